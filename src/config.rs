@@ -1,0 +1,104 @@
+//! Configuration: `config/default.toml` < `config/local.toml` < `MCB_*` environment variables
+//! (`MCB_DISCORD__TOKEN` sets `discord.token`). `.env` is loaded first, so it feeds the environment.
+
+use anyhow::Context as _;
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A value that must never reach a log.
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.trim().is_empty()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "\"***\"" })
+    }
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub discord: DiscordSettings,
+    pub database: DatabaseSettings,
+    pub notifications: NotificationSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordSettings {
+    pub token: Secret,
+    /// 0: register commands globally.
+    pub dev_guild_id: u64,
+    /// Empty: talk to discord.com.
+    pub api_proxy: String,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub path: PathBuf,
+    pub max_readers: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    pub poll_interval_seconds: u64,
+    pub max_attempts: u32,
+    pub backoff_base_seconds: u64,
+    pub backoff_max_seconds: u64,
+    pub batch_size: u32,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// A tracing filter such as `info` or `masterclass_bot=debug,info`.
+    pub filter: String,
+}
+
+impl Settings {
+    /// Reads the configuration from `dir` (normally `./config`) and the environment.
+    pub fn load(dir: &Path) -> anyhow::Result<Settings> {
+        let default = dir.join("default.toml");
+        anyhow::ensure!(
+            default.exists(),
+            "configuration file {} is missing",
+            default.display()
+        );
+        Figment::new()
+            .merge(Toml::file(default))
+            .merge(Toml::file(dir.join("local.toml")))
+            .merge(Env::prefixed("MCB_").split("__"))
+            .extract()
+            .map_err(|error| anyhow::anyhow!("{}", one_line(&error)))
+            .context("invalid configuration")
+    }
+}
+
+/// figment reports every problem; the first, with the setting it concerns, is what a person needs.
+fn one_line(error: &figment::Error) -> String {
+    let first = error.clone().into_iter().next();
+    match first {
+        Some(e) if !e.path.is_empty() => format!("setting `{}`: {}", e.path.join("."), e.kind),
+        Some(e) => e.kind.to_string(),
+        None => error.to_string(),
+    }
+}

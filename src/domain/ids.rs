@@ -1,0 +1,39 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! snowflake {
+    ($($(#[$doc:meta])* $name:ident),* $(,)?) => {$(
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub u64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+    )*};
+}
+
+snowflake!(
+    /// A Discord server.
+    GuildId,
+    /// A Discord user.
+    UserId,
+    /// A role in a server.
+    RoleId,
+    /// A channel (text, voice, stage or thread).
+    ChannelId,
+);
+
+/// Our own id of a masterclass (a database row id, not a Discord snowflake).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct MasterclassId(pub i64);
+
+impl fmt::Display for MasterclassId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}

@@ -1,0 +1,345 @@
+use super::{ChannelId, Description, GuildId, MasterclassId, TimeZone, Title, UserError, UserId};
+use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
+use std::fmt;
+
+pub const MAX_GUESTS: usize = 25;
+
+/// Seats of a masterclass (the host takes none): 1–1000.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Capacity(u32);
+
+impl Capacity {
+    pub fn new(seats: i64) -> Result<Self, UserError> {
+        match u32::try_from(seats) {
+            Ok(seats @ 1..=1000) => Ok(Self(seats)),
+            _ => Err(UserError::CapacityOutOfRange),
+        }
+    }
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+/// Length of a masterclass in minutes: 15–480.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Duration(u32);
+
+impl Duration {
+    pub const DEFAULT_MINUTES: u32 = 60;
+
+    pub fn from_minutes(minutes: i64) -> Result<Self, UserError> {
+        match u32::try_from(minutes) {
+            Ok(minutes @ 15..=480) => Ok(Self(minutes)),
+            _ => Err(UserError::DurationOutOfRange),
+        }
+    }
+    pub fn minutes(self) -> u32 {
+        self.0
+    }
+}
+
+/// When a masterclass starts: in the future, at most a year ahead.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StartTime(DateTime<Utc>);
+
+impl StartTime {
+    pub fn new(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<Self, UserError> {
+        if at <= now {
+            Err(UserError::StartInPast)
+        } else if at > now + chrono::Duration::days(366) {
+            Err(UserError::StartTooFar)
+        } else {
+            Ok(Self(at))
+        }
+    }
+
+    /// Reads what a host typed, in their zone: `2026-03-14 18:00`, ISO 8601 with an offset
+    /// (`2026-03-14T18:00+01:00`, the offset wins over the zone), or English such as
+    /// `tomorrow 18:00` and `next tuesday 17:30`.
+    pub fn parse(text: &str, zone: TimeZone, now: DateTime<Utc>) -> Result<Self, UserError> {
+        let text = text.trim();
+        let unreadable = || UserError::UnreadableStart(text.chars().take(60).collect());
+        let at = if let Ok(at) = DateTime::parse_from_rfc3339(text) {
+            at.with_timezone(&Utc)
+        } else if let Some(local) = ["%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S"]
+            .iter()
+            .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+        {
+            // A local time skipped by a DST change does not exist; an ambiguous one takes the earlier.
+            zone.tz()
+                .from_local_datetime(&local)
+                .earliest()
+                .ok_or_else(unreadable)?
+                .with_timezone(&Utc)
+        } else {
+            let local_now = now.with_timezone(&zone.tz());
+            interim::parse_date_string(text, local_now, interim::Dialect::Uk)
+                .map_err(|_| unreadable())?
+                .with_timezone(&Utc)
+        };
+        Self::new(at, now)
+    }
+
+    pub fn get(self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// Where a masterclass happens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Location {
+    /// A voice or stage channel of the server (the adapter checks the channel's kind).
+    Channel(ChannelId),
+    Url(String),
+}
+
+impl Location {
+    pub fn url(raw: &str) -> Result<Self, UserError> {
+        let raw = raw.trim();
+        let parsed = url::Url::parse(raw).map_err(|_| UserError::BadLocation)?;
+        let ok = matches!(parsed.scheme(), "http" | "https")
+            && parsed.host_str().is_some_and(|host| !host.is_empty())
+            && raw.len() <= 500;
+        if ok {
+            Ok(Self::Url(parsed.to_string()))
+        } else {
+            Err(UserError::BadLocation)
+        }
+    }
+
+    /// The stored form: `channel:<id>` or the URL.
+    pub fn to_stored(&self) -> String {
+        match self {
+            Self::Channel(id) => format!("channel:{id}"),
+            Self::Url(url) => url.clone(),
+        }
+    }
+
+    pub fn from_stored(stored: &str) -> Option<Self> {
+        match stored.strip_prefix("channel:") {
+            Some(id) => id.parse().ok().map(|id| Self::Channel(ChannelId(id))),
+            None => Some(Self::Url(stored.to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    /// As Discord renders it: a channel mention or the link.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Channel(id) => write!(f, "<#{id}>"),
+            Self::Url(url) => f.write_str(url),
+        }
+    }
+}
+
+/// Invited members: at most 25, not the host, no duplicates, no bots.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Guests(Vec<UserId>);
+
+impl Guests {
+    /// `guests` pairs each member with whether it is a bot.
+    pub fn new(host: UserId, guests: &[(UserId, bool)]) -> Result<Self, UserError> {
+        if guests.len() > MAX_GUESTS {
+            return Err(UserError::TooManyGuests);
+        }
+        let mut ids = Vec::with_capacity(guests.len());
+        for &(id, is_bot) in guests {
+            if id == host {
+                return Err(UserError::HostAsGuest);
+            }
+            if is_bot {
+                return Err(UserError::BotAsGuest);
+            }
+            if ids.contains(&id) {
+                return Err(UserError::DuplicateGuest);
+            }
+            ids.push(id);
+        }
+        Ok(Self(ids))
+    }
+    pub fn ids(&self) -> &[UserId] {
+        &self.0
+    }
+}
+
+/// Everything a host chose, checked. Built only through [`NewMasterclass::new`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewMasterclass {
+    pub title: Title,
+    pub description: Description,
+    pub start: StartTime,
+    pub duration: Duration,
+    pub capacity: Capacity,
+    pub location: Option<Location>,
+    pub guests: Guests,
+    /// The zone the start was read in, shown back to the host.
+    pub time_zone: TimeZone,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MasterclassStatus {
+    Scheduled,
+    Cancelled,
+}
+
+impl MasterclassStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Scheduled => "scheduled",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Where a masterclass is in its life at a given moment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    Upcoming,
+    InProgress,
+    Completed,
+    Cancelled,
+}
+
+/// A stored masterclass.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Masterclass {
+    pub id: MasterclassId,
+    pub guild_id: GuildId,
+    pub host_id: UserId,
+    pub title: String,
+    pub description: String,
+    pub starts_at: DateTime<Utc>,
+    pub duration_minutes: u32,
+    pub capacity: u32,
+    pub location: Option<Location>,
+    pub time_zone: String,
+    pub status: MasterclassStatus,
+    pub cancel_reason: Option<String>,
+    pub sequence: u32,
+    pub announcement_channel_id: Option<ChannelId>,
+    pub announcement_message_id: Option<u64>,
+    pub thread_id: Option<ChannelId>,
+    pub event_id: Option<u64>,
+}
+
+impl Masterclass {
+    pub fn ends_at(&self) -> DateTime<Utc> {
+        self.starts_at + chrono::Duration::minutes(self.duration_minutes.into())
+    }
+
+    pub fn phase(&self, now: DateTime<Utc>) -> Phase {
+        if self.status == MasterclassStatus::Cancelled {
+            Phase::Cancelled
+        } else if now < self.starts_at {
+            Phase::Upcoming
+        } else if now < self.ends_at() {
+            Phase::InProgress
+        } else {
+            Phase::Completed
+        }
+    }
+
+    /// Joining (and being promoted) is possible only before the start of a scheduled masterclass.
+    pub fn ensure_open(&self, now: DateTime<Utc>) -> Result<(), UserError> {
+        match self.phase(now) {
+            Phase::Upcoming => Ok(()),
+            Phase::Cancelled => Err(UserError::Cancelled),
+            Phase::InProgress | Phase::Completed => Err(UserError::AlreadyStarted),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone as _;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn start_reads_local_time_in_the_zone() {
+        let paris = TimeZone::parse("Europe/Paris").unwrap();
+        let start = StartTime::parse("2026-03-14 18:00", paris, now()).unwrap();
+        assert_eq!(
+            start.get(),
+            Utc.with_ymd_and_hms(2026, 3, 14, 17, 0, 0).unwrap()
+        );
+        // After the DST change the same wall time is one hour closer to UTC.
+        let start = StartTime::parse("2026-04-14 18:00", paris, now()).unwrap();
+        assert_eq!(
+            start.get(),
+            Utc.with_ymd_and_hms(2026, 4, 14, 16, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn start_offset_wins_over_zone() {
+        let paris = TimeZone::parse("Europe/Paris").unwrap();
+        let start = StartTime::parse("2026-03-14T18:00:00-05:00", paris, now()).unwrap();
+        assert_eq!(
+            start.get(),
+            Utc.with_ymd_and_hms(2026, 3, 14, 23, 0, 0).unwrap()
+        );
+    }
+
+    #[test]
+    fn start_reads_english() {
+        let utc = TimeZone::parse("UTC").unwrap();
+        let start = StartTime::parse("tomorrow 18:00", utc, now()).unwrap();
+        assert_eq!(
+            start.get(),
+            Utc.with_ymd_and_hms(2026, 3, 11, 18, 0, 0).unwrap()
+        );
+        let start = StartTime::parse("next tuesday 17:30", utc, now()).unwrap();
+        assert_eq!(start.get().format("%a %H:%M").to_string(), "Tue 17:30");
+        assert!(start.get() > now());
+    }
+
+    #[test]
+    fn start_skipped_by_dst_is_unreadable() {
+        let paris = TimeZone::parse("Europe/Paris").unwrap();
+        assert!(matches!(
+            StartTime::parse("2026-03-29 02:30", paris, now()),
+            Err(UserError::UnreadableStart(_))
+        ));
+    }
+
+    #[test]
+    fn start_bounds() {
+        assert_eq!(StartTime::new(now(), now()), Err(UserError::StartInPast));
+        assert_eq!(
+            StartTime::new(now() + chrono::Duration::days(400), now()),
+            Err(UserError::StartTooFar)
+        );
+    }
+
+    #[test]
+    fn locations() {
+        assert!(Location::url("https://meet.example.org/abc").is_ok());
+        assert_eq!(
+            Location::url("javascript:alert(1)"),
+            Err(UserError::BadLocation)
+        );
+        assert_eq!(Location::url("ftp://x.org"), Err(UserError::BadLocation));
+        let channel = Location::Channel(ChannelId(42));
+        assert_eq!(Location::from_stored(&channel.to_stored()), Some(channel));
+    }
+
+    #[test]
+    fn guests_rules() {
+        let host = UserId(1);
+        assert_eq!(
+            Guests::new(host, &[(host, false)]),
+            Err(UserError::HostAsGuest)
+        );
+        assert_eq!(
+            Guests::new(host, &[(UserId(2), false), (UserId(2), false)]),
+            Err(UserError::DuplicateGuest)
+        );
+        let many: Vec<_> = (2..28).map(|id| (UserId(id), false)).collect();
+        assert_eq!(Guests::new(host, &many), Err(UserError::TooManyGuests));
+    }
+}

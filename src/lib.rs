@@ -1,0 +1,6 @@
+//! masterclass-bot: mentors host masterclasses on Discord, members join them.
+
+pub mod config;
+pub mod domain;
+pub mod service;
+pub mod store;

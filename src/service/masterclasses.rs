@@ -1,0 +1,734 @@
+use super::notices::{self, FUTURE_KINDS};
+use super::{Counts, Error, ParticipantStatus, Result, Service};
+use crate::domain::{
+    Caller, CancelReason, Capacity, Description, Duration, Guests, GuildId, GuildSettings,
+    Location, Masterclass, MasterclassId, NewMasterclass, NoticeKind, Phase, StartTime, TimeZone,
+    Title, UserError, UserId,
+};
+use crate::store::participants::Participant;
+use crate::store::{activity, masterclasses, participants, settings, Tx};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::SqliteConnection;
+
+/// What a host typed, unchecked. Numbers arrive as text because they come from a form.
+#[derive(Clone, Debug, Default)]
+pub struct HostRequest {
+    pub title: String,
+    pub description: String,
+    pub start: String,
+    pub duration_minutes: Option<String>,
+    pub capacity: Option<String>,
+    /// Checked by the adapter (a voice/stage channel of this server, or a URL).
+    pub location: Option<Location>,
+    /// Each guest with whether it is a bot.
+    pub guests: Vec<(UserId, bool)>,
+    /// An IANA zone chosen for this masterclass; else the host's own, else the server's.
+    pub time_zone: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct Hosted {
+    pub masterclass: Masterclass,
+    pub attending: Vec<UserId>,
+    pub waitlisted: Vec<UserId>,
+}
+
+#[derive(Clone, Debug)]
+pub struct JoinOutcome {
+    pub masterclass: Masterclass,
+    pub status: ParticipantStatus,
+    /// Waitlist position (1-based) when waitlisted.
+    pub position: Option<u32>,
+    pub counts: Counts,
+}
+
+#[derive(Clone, Debug)]
+pub struct LeaveOutcome {
+    pub masterclass: Masterclass,
+    pub left: UserId,
+    pub promoted: Option<UserId>,
+    pub counts: Counts,
+}
+
+/// Fields to change; `start` and `duration` exist only to be refused with the explanation.
+#[derive(Clone, Debug, Default)]
+pub struct MasterclassEdit {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub location: Option<Location>,
+    pub capacity: Option<i64>,
+    pub start: Option<String>,
+    pub duration_minutes: Option<i64>,
+}
+
+#[derive(Clone, Debug)]
+pub struct EditOutcome {
+    pub masterclass: Masterclass,
+    pub promoted: Vec<UserId>,
+    pub counts: Counts,
+}
+
+#[derive(Clone, Debug)]
+pub struct Participants {
+    pub masterclass: Masterclass,
+    pub attending: Vec<UserId>,
+    /// In order: the first is position 1.
+    pub waitlist: Vec<UserId>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionFilter {
+    Upcoming,
+    Past,
+    Cancelled,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SessionRole {
+    Hosting,
+    Attending,
+    Waitlisted,
+}
+
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub masterclass: Masterclass,
+    pub role: SessionRole,
+}
+
+fn ensure_can_host(settings: &GuildSettings, caller: &Caller) -> Result<(), UserError> {
+    if !settings.enabled {
+        return Err(UserError::NotEnabled);
+    }
+    let role = settings.host_role_id.ok_or(UserError::NoHostRole)?;
+    if !caller.has_role(role) {
+        return Err(UserError::NotHostRole);
+    }
+    if settings.announcement_channel_id.is_none() {
+        return Err(UserError::NoAnnouncementChannel);
+    }
+    Ok(())
+}
+
+fn ensure_host_or_admin(mc: &Masterclass, caller: &Caller) -> Result<(), UserError> {
+    if mc.host_id == caller.user_id || caller.is_admin {
+        Ok(())
+    } else {
+        Err(UserError::NotHostOrAdmin)
+    }
+}
+
+fn parse_number(text: &str, out_of_range: UserError) -> Result<i64, UserError> {
+    text.trim().parse().map_err(|_| out_of_range)
+}
+
+async fn find(
+    conn: &mut SqliteConnection,
+    caller: &Caller,
+    id: MasterclassId,
+) -> Result<Masterclass> {
+    masterclasses::get(conn, caller.guild_id, id)
+        .await?
+        .ok_or(Error::User(UserError::NotFound))
+}
+
+impl Service {
+    /// Checks that the caller may host here, before any form is shown.
+    pub async fn ensure_can_host(&self, caller: &Caller) -> Result<GuildSettings> {
+        let mut conn = self.db().reader().acquire().await?;
+        let settings = settings::guild(&mut conn, caller.guild_id).await?;
+        ensure_can_host(&settings, caller)?;
+        Ok(settings)
+    }
+
+    /// Checks everything a host typed and returns the masterclass to preview. Stores nothing.
+    pub async fn prepare_host(
+        &self,
+        caller: &Caller,
+        request: HostRequest,
+        now: DateTime<Utc>,
+    ) -> Result<NewMasterclass> {
+        let server = self.ensure_can_host(caller).await?;
+        let mut conn = self.db().reader().acquire().await?;
+        let member = settings::member(&mut conn, caller.user_id).await?;
+        let time_zone = match request
+            .time_zone
+            .as_deref()
+            .filter(|z| !z.trim().is_empty())
+        {
+            Some(name) => TimeZone::parse(name)?,
+            None => member.time_zone.unwrap_or(server.time_zone),
+        };
+        let duration = match request
+            .duration_minutes
+            .as_deref()
+            .filter(|d| !d.trim().is_empty())
+        {
+            Some(text) => {
+                Duration::from_minutes(parse_number(text, UserError::DurationOutOfRange)?)?
+            }
+            None => Duration::from_minutes(Duration::DEFAULT_MINUTES.into())?,
+        };
+        let capacity = match request.capacity.as_deref().filter(|c| !c.trim().is_empty()) {
+            Some(text) => Capacity::new(parse_number(text, UserError::CapacityOutOfRange)?)?,
+            None => server.default_capacity,
+        };
+        Ok(NewMasterclass {
+            title: Title::parse(&request.title)?,
+            description: Description::parse(&request.description)?,
+            start: StartTime::parse(&request.start, time_zone, now)?,
+            duration,
+            capacity,
+            location: request.location,
+            guests: Guests::new(caller.user_id, &request.guests)?,
+            time_zone,
+        })
+    }
+
+    /// Saves a previewed masterclass: guests attend at once (beyond capacity, they wait).
+    pub async fn host(
+        &self,
+        caller: &Caller,
+        new: NewMasterclass,
+        now: DateTime<Utc>,
+    ) -> Result<Hosted> {
+        let mut tx = self.db().begin().await?;
+        let server = settings::guild(&mut tx, caller.guild_id).await?;
+        ensure_can_host(&server, caller)?;
+        StartTime::new(new.start.get(), now)?; // The preview may have sat there past the start.
+        let mc = masterclasses::insert(&mut tx, caller.guild_id, caller.user_id, &new, now).await?;
+        let event = activity::record(
+            &mut tx,
+            Some(mc.guild_id),
+            Some(mc.id),
+            caller.user_id,
+            "hosted",
+            json!({ "title": mc.title, "starts_at": mc.starts_at, "guests": new.guests.ids() }),
+            now,
+        )
+        .await?;
+        let (mut attending, mut waitlisted) = (Vec::new(), Vec::new());
+        for &guest in new.guests.ids() {
+            let status = if attending.len() < mc.capacity as usize {
+                ParticipantStatus::Attending
+            } else {
+                ParticipantStatus::Waitlisted
+            };
+            let seat = participants::insert(&mut tx, mc.id, guest, status, true, now).await?;
+            let payload = match status {
+                ParticipantStatus::Attending => {
+                    attending.push(guest);
+                    notices::schedule_reminders(
+                        &mut tx,
+                        &mc,
+                        guest,
+                        seat.arrival,
+                        &server.reminder_offsets,
+                        now,
+                    )
+                    .await?;
+                    json!({ "status": "attending" })
+                }
+                ParticipantStatus::Waitlisted => {
+                    waitlisted.push(guest);
+                    json!({ "status": "waitlisted", "position": waitlisted.len() })
+                }
+            };
+            notices::tell_member(
+                &mut tx,
+                event,
+                &mc,
+                guest,
+                NoticeKind::GuestAdded,
+                payload,
+                now,
+            )
+            .await?;
+        }
+        notices::schedule_thread_messages(&mut tx, &mc, &server.reminder_offsets, now).await?;
+        tx.commit().await?;
+        Ok(Hosted {
+            masterclass: mc,
+            attending,
+            waitlisted,
+        })
+    }
+
+    /// Takes a seat, or a place at the end of the waitlist. The transaction decides.
+    pub async fn join(
+        &self,
+        caller: &Caller,
+        id: MasterclassId,
+        now: DateTime<Utc>,
+    ) -> Result<JoinOutcome> {
+        let mut tx = self.db().begin().await?;
+        let mc = find(&mut tx, caller, id).await?;
+        if mc.host_id == caller.user_id {
+            return Err(UserError::OwnMasterclass.into());
+        }
+        mc.ensure_open(now)?;
+        if let Some(existing) = participants::get(&mut tx, mc.id, caller.user_id).await? {
+            return Err(match existing.status {
+                ParticipantStatus::Attending => UserError::AlreadyAttending,
+                ParticipantStatus::Waitlisted => UserError::AlreadyWaitlisted {
+                    position: participants::waitlist_position(&mut tx, mc.id, existing.arrival)
+                        .await?,
+                },
+            }
+            .into());
+        }
+        let before = participants::counts(&mut tx, mc.id).await?;
+        let status = if before.attending < mc.capacity {
+            ParticipantStatus::Attending
+        } else {
+            ParticipantStatus::Waitlisted
+        };
+        let seat = participants::insert(&mut tx, mc.id, caller.user_id, status, false, now).await?;
+        let counts = participants::counts(&mut tx, mc.id).await?;
+        let position = match status {
+            ParticipantStatus::Attending => None,
+            ParticipantStatus::Waitlisted => Some(counts.waitlisted),
+        };
+        let status_name = if position.is_some() {
+            "waitlisted"
+        } else {
+            "attending"
+        };
+        let event = activity::record(
+            &mut tx,
+            Some(mc.guild_id),
+            Some(mc.id),
+            caller.user_id,
+            "joined",
+            json!({ "status": status_name }),
+            now,
+        )
+        .await?;
+        let to_host = json!({
+            "member": caller.user_id, "status": status_name,
+            "attending": counts.attending, "capacity": mc.capacity, "waitlisted": counts.waitlisted,
+        });
+        notices::tell_member(
+            &mut tx,
+            event,
+            &mc,
+            mc.host_id,
+            NoticeKind::Joined,
+            to_host,
+            now,
+        )
+        .await?;
+        let to_joiner = json!({ "status": status_name, "position": position });
+        notices::tell_member(
+            &mut tx,
+            event,
+            &mc,
+            caller.user_id,
+            NoticeKind::JoinConfirmed,
+            to_joiner,
+            now,
+        )
+        .await?;
+        if status == ParticipantStatus::Attending {
+            let offsets = settings::guild(&mut tx, mc.guild_id)
+                .await?
+                .reminder_offsets;
+            notices::schedule_reminders(&mut tx, &mc, caller.user_id, seat.arrival, &offsets, now)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(JoinOutcome {
+            masterclass: mc,
+            status,
+            position,
+            counts,
+        })
+    }
+
+    /// Gives up a seat or a waitlist place; a freed seat goes to the first waitlisted member.
+    pub async fn leave(
+        &self,
+        caller: &Caller,
+        id: MasterclassId,
+        now: DateTime<Utc>,
+    ) -> Result<LeaveOutcome> {
+        let mut tx = self.db().begin().await?;
+        let mc = find(&mut tx, caller, id).await?;
+        let seat = participants::get(&mut tx, mc.id, caller.user_id)
+            .await?
+            .ok_or(UserError::NotParticipant)?;
+        mc.ensure_open(now)?;
+        let outcome = drop_participant(&mut tx, mc, seat, caller.user_id, "left", now).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// The host (or an admin) takes a member off the masterclass; the member is told.
+    pub async fn remove_participant(
+        &self,
+        caller: &Caller,
+        id: MasterclassId,
+        member: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<LeaveOutcome> {
+        let mut tx = self.db().begin().await?;
+        let mc = find(&mut tx, caller, id).await?;
+        ensure_host_or_admin(&mc, caller)?;
+        let seat = participants::get(&mut tx, mc.id, member)
+            .await?
+            .ok_or(UserError::MemberNotParticipant)?;
+        mc.ensure_open(now)?;
+        let outcome = drop_participant(&mut tx, mc, seat, caller.user_id, "removed", now).await?;
+        let event = activity::record(
+            &mut tx,
+            Some(outcome.masterclass.guild_id),
+            Some(outcome.masterclass.id),
+            caller.user_id,
+            "removed_notice",
+            json!({ "member": member }),
+            now,
+        )
+        .await?;
+        notices::tell_member(
+            &mut tx,
+            event,
+            &outcome.masterclass,
+            member,
+            NoticeKind::Removed,
+            json!({}),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Cancels for good, with the reason every participant is told.
+    pub async fn cancel(
+        &self,
+        caller: &Caller,
+        id: MasterclassId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Participants> {
+        let mut tx = self.db().begin().await?;
+        let mut mc = find(&mut tx, caller, id).await?;
+        ensure_host_or_admin(&mc, caller)?;
+        mc.ensure_open(now)?;
+        let reason = CancelReason::parse(reason)?;
+        masterclasses::cancel(&mut tx, mc.id, reason.as_str(), now).await?;
+        notices::void_future(&mut tx, &mc, now).await?;
+        mc = find(&mut tx, caller, id).await?;
+        let event = activity::record(
+            &mut tx,
+            Some(mc.guild_id),
+            Some(mc.id),
+            caller.user_id,
+            "cancelled",
+            json!({ "reason": reason.as_str() }),
+            now,
+        )
+        .await?;
+        let everyone = participants::list(&mut tx, mc.id).await?;
+        let payload = json!({ "reason": reason.as_str() });
+        for member in &everyone {
+            notices::tell_member(
+                &mut tx,
+                event,
+                &mc,
+                member.user_id,
+                NoticeKind::Cancelled,
+                payload.clone(),
+                now,
+            )
+            .await?;
+        }
+        let key = format!("cancelled:{}:thread", mc.id);
+        notices::tell_thread(&mut tx, &mc, NoticeKind::Cancelled, payload, now, key, now).await?;
+        tx.commit().await?;
+        Ok(split(mc, everyone))
+    }
+
+    /// Changes title, description, location or capacity. Never the time.
+    pub async fn edit(
+        &self,
+        caller: &Caller,
+        id: MasterclassId,
+        edit: MasterclassEdit,
+        now: DateTime<Utc>,
+    ) -> Result<EditOutcome> {
+        if edit.start.is_some() || edit.duration_minutes.is_some() {
+            return Err(UserError::TimeIsImmutable.into());
+        }
+        if edit.title.is_none()
+            && edit.description.is_none()
+            && edit.location.is_none()
+            && edit.capacity.is_none()
+        {
+            return Err(UserError::NothingToChange.into());
+        }
+        let mut tx = self.db().begin().await?;
+        let mut mc = find(&mut tx, caller, id).await?;
+        ensure_host_or_admin(&mc, caller)?;
+        mc.ensure_open(now)?;
+        let before = mc.clone();
+        if let Some(title) = &edit.title {
+            mc.title = Title::parse(title)?.into_inner();
+        }
+        if let Some(description) = &edit.description {
+            mc.description = Description::parse(description)?.into_inner();
+        }
+        if let Some(location) = edit.location {
+            mc.location = Some(location);
+        }
+        let counts = participants::counts(&mut tx, mc.id).await?;
+        if let Some(capacity) = edit.capacity {
+            let capacity = Capacity::new(capacity)?.get();
+            if capacity < counts.attending {
+                return Err(UserError::CapacityBelowAttendees {
+                    attending: counts.attending,
+                }
+                .into());
+            }
+            mc.capacity = capacity;
+        }
+        masterclasses::update_details(&mut tx, &mc).await?;
+        let changed: Vec<&str> = [
+            ("title", before.title != mc.title),
+            ("description", before.description != mc.description),
+            ("location", before.location != mc.location),
+            ("capacity", before.capacity != mc.capacity),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect();
+        let event = activity::record(
+            &mut tx,
+            Some(mc.guild_id),
+            Some(mc.id),
+            caller.user_id,
+            "edited",
+            json!({ "changed": changed }),
+            now,
+        )
+        .await?;
+        if changed
+            .iter()
+            .any(|field| matches!(*field, "title" | "location"))
+        {
+            for member in participants::list(&mut tx, mc.id).await? {
+                if member.status == ParticipantStatus::Attending {
+                    let payload = json!({ "changed": changed });
+                    notices::tell_member(
+                        &mut tx,
+                        event,
+                        &mc,
+                        member.user_id,
+                        NoticeKind::DetailsChanged,
+                        payload,
+                        now,
+                    )
+                    .await?;
+                }
+            }
+        }
+        let free = mc.capacity.saturating_sub(counts.attending);
+        let promoted = promote(&mut tx, &mc, free, event, now).await?;
+        let counts = participants::counts(&mut tx, mc.id).await?;
+        let mc = find(&mut tx, caller, id).await?;
+        tx.commit().await?;
+        Ok(EditOutcome {
+            masterclass: mc,
+            promoted,
+            counts,
+        })
+    }
+
+    /// A masterclass of the caller's server.
+    pub async fn masterclass(&self, caller: &Caller, id: MasterclassId) -> Result<Masterclass> {
+        let mut conn = self.db().reader().acquire().await?;
+        find(&mut conn, caller, id).await
+    }
+
+    /// Same, by guild only (button handlers know the guild from the interaction).
+    pub async fn masterclass_in(&self, guild: GuildId, id: MasterclassId) -> Result<Masterclass> {
+        let mut conn = self.db().reader().acquire().await?;
+        masterclasses::get(&mut conn, guild, id)
+            .await?
+            .ok_or(Error::User(UserError::NotFound))
+    }
+
+    pub async fn counts(&self, id: MasterclassId) -> Result<Counts> {
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(participants::counts(&mut conn, id).await?)
+    }
+
+    /// Upcoming masterclasses of a server, optionally of one host, soonest first (at most 25).
+    pub async fn upcoming(
+        &self,
+        guild: GuildId,
+        host: Option<UserId>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<(Masterclass, Counts)>> {
+        let mut conn = self.db().reader().acquire().await?;
+        let list = masterclasses::upcoming(&mut conn, guild, host, now, 25).await?;
+        let mut out = Vec::with_capacity(list.len());
+        for mc in list {
+            let counts = participants::counts(&mut conn, mc.id).await?;
+            out.push((mc, counts));
+        }
+        Ok(out)
+    }
+
+    /// A member's own sessions in a server, hosting and attending.
+    pub async fn sessions(
+        &self,
+        guild: GuildId,
+        user: UserId,
+        filter: SessionFilter,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>> {
+        let mut conn = self.db().reader().acquire().await?;
+        let mut sessions = Vec::new();
+        for mc in masterclasses::of_member(&mut conn, guild, user).await? {
+            let wanted = match mc.phase(now) {
+                Phase::Upcoming | Phase::InProgress => SessionFilter::Upcoming,
+                Phase::Completed => SessionFilter::Past,
+                Phase::Cancelled => SessionFilter::Cancelled,
+            };
+            if wanted != filter {
+                continue;
+            }
+            let role = if mc.host_id == user {
+                SessionRole::Hosting
+            } else {
+                match participants::get(&mut conn, mc.id, user)
+                    .await?
+                    .map(|p| p.status)
+                {
+                    Some(ParticipantStatus::Attending) => SessionRole::Attending,
+                    Some(ParticipantStatus::Waitlisted) => SessionRole::Waitlisted,
+                    None => continue,
+                }
+            };
+            sessions.push(Session {
+                masterclass: mc,
+                role,
+            });
+        }
+        if filter != SessionFilter::Upcoming {
+            sessions.reverse(); // Most recent first when looking back.
+        }
+        Ok(sessions)
+    }
+
+    /// Attendees, then the waitlist in order.
+    pub async fn participants(&self, caller: &Caller, id: MasterclassId) -> Result<Participants> {
+        let mut conn = self.db().reader().acquire().await?;
+        let mc = find(&mut conn, caller, id).await?;
+        let everyone = participants::list(&mut conn, mc.id).await?;
+        Ok(split(mc, everyone))
+    }
+
+    /// Title search for autocomplete: at most 25, upcoming first.
+    pub async fn search(
+        &self,
+        guild: GuildId,
+        fragment: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Masterclass>> {
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(masterclasses::search(&mut conn, guild, fragment, now, 25).await?)
+    }
+
+    /// Stores the ids of the Discord objects that mirror a masterclass.
+    pub async fn set_discord_ids(
+        &self,
+        id: MasterclassId,
+        ids: masterclasses::DiscordIds,
+    ) -> Result<()> {
+        let mut tx = self.db().begin().await?;
+        masterclasses::set_discord_ids(&mut tx, id, ids).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+fn split(masterclass: Masterclass, everyone: Vec<Participant>) -> Participants {
+    let (attending, waitlist): (Vec<_>, Vec<_>) = everyone
+        .into_iter()
+        .partition(|p| p.status == ParticipantStatus::Attending);
+    Participants {
+        masterclass,
+        attending: attending.into_iter().map(|p| p.user_id).collect(),
+        waitlist: waitlist.into_iter().map(|p| p.user_id).collect(),
+    }
+}
+
+/// Removes a sign-up, voids its reminders, and hands a freed seat to the first in line.
+async fn drop_participant(
+    tx: &mut Tx,
+    mc: Masterclass,
+    seat: Participant,
+    actor: UserId,
+    action: &str,
+    now: DateTime<Utc>,
+) -> Result<LeaveOutcome> {
+    participants::delete(tx, mc.id, seat.user_id).await?;
+    crate::store::outbox::void_for_member(tx, mc.id, seat.user_id, FUTURE_KINDS, now).await?;
+    let event = activity::record(
+        tx,
+        Some(mc.guild_id),
+        Some(mc.id),
+        actor,
+        action,
+        json!({ "member": seat.user_id }),
+        now,
+    )
+    .await?;
+    let promoted = if seat.status == ParticipantStatus::Attending {
+        promote(tx, &mc, 1, event, now).await?.first().copied()
+    } else {
+        None
+    };
+    let counts = participants::counts(tx, mc.id).await?;
+    Ok(LeaveOutcome {
+        masterclass: mc,
+        left: seat.user_id,
+        promoted,
+        counts,
+    })
+}
+
+/// Moves up to `seats` waitlisted members to attending, tells them, and schedules their reminders.
+async fn promote(
+    tx: &mut Tx,
+    mc: &Masterclass,
+    seats: u32,
+    event: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<UserId>> {
+    if seats == 0 {
+        return Ok(Vec::new());
+    }
+    let promoted = participants::promote(tx, mc.id, seats).await?;
+    if promoted.is_empty() {
+        return Ok(Vec::new());
+    }
+    let offsets = settings::guild(tx, mc.guild_id).await?.reminder_offsets;
+    for member in &promoted {
+        notices::tell_member(
+            tx,
+            event,
+            mc,
+            member.user_id,
+            NoticeKind::Promoted,
+            json!({}),
+            now,
+        )
+        .await?;
+        notices::schedule_reminders(tx, mc, member.user_id, member.arrival, &offsets, now).await?;
+    }
+    Ok(promoted.into_iter().map(|p| p.user_id).collect())
+}

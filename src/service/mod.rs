@@ -1,0 +1,49 @@
+//! Use cases: one transaction each, the notifications they cause written in the same transaction.
+//! The caller and `now` are arguments; nothing here knows about Discord or email.
+
+mod masterclasses;
+mod notices;
+mod settings;
+
+pub use masterclasses::{
+    EditOutcome, HostRequest, Hosted, JoinOutcome, LeaveOutcome, MasterclassEdit, Participants,
+    Session, SessionFilter, SessionRole,
+};
+pub use settings::GuildSettingsChange;
+
+use crate::domain::UserError;
+pub use crate::store::participants::{Counts, Status as ParticipantStatus};
+use crate::store::Db;
+
+/// What a use case can fail with: a refusal the user reads, or a fault we log.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error("internal error: {0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(error: sqlx::Error) -> Self {
+        Error::Internal(error.into())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The use cases of masterclass-bot over one database.
+#[derive(Clone, Debug)]
+pub struct Service {
+    db: Db,
+}
+
+impl Service {
+    pub fn new(db: Db) -> Self {
+        Self { db }
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+}

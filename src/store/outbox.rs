@@ -1,0 +1,279 @@
+//! The outbox: notifications written in the same transaction as the change that causes them,
+//! delivered later by the worker.
+
+use super::{db_id, db_time, from_db_id, from_db_time};
+use crate::domain::{Channel, GuildId, MasterclassId, NoticeKind, UserId};
+use chrono::{DateTime, Utc};
+use sqlx::{FromRow, SqliteConnection};
+
+/// A notification to write.
+#[derive(Clone, Debug)]
+pub struct NewNotice {
+    pub guild_id: GuildId,
+    pub masterclass_id: Option<MasterclassId>,
+    pub recipient_id: Option<UserId>,
+    pub channel: Channel,
+    pub kind: NoticeKind,
+    pub payload: serde_json::Value,
+    pub due_at: DateTime<Utc>,
+    /// Writing the same key twice keeps the first row: one event, one notification.
+    pub dedupe_key: String,
+}
+
+pub async fn enqueue(
+    conn: &mut SqliteConnection,
+    notice: &NewNotice,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (guild_id, masterclass_id, recipient_id, channel, kind, payload, due_at, dedupe_key, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+    )
+    .bind(db_id(notice.guild_id.0))
+    .bind(notice.masterclass_id.map(|m| m.0))
+    .bind(notice.recipient_id.map(|u| db_id(u.0)))
+    .bind(notice.channel.as_str())
+    .bind(notice.kind.as_str())
+    .bind(notice.payload.to_string())
+    .bind(db_time(notice.due_at))
+    .bind(&notice.dedupe_key)
+    .bind(db_time(now))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Voids a member's pending notifications of the given kinds for one masterclass.
+pub async fn void_for_member(
+    conn: &mut SqliteConnection,
+    mc: MasterclassId,
+    user: UserId,
+    kinds: &[NoticeKind],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    void(conn, mc, Some(user), kinds, now).await
+}
+
+/// Voids every pending notification of the given kinds for one masterclass (thread rows included).
+pub async fn void_for_masterclass(
+    conn: &mut SqliteConnection,
+    mc: MasterclassId,
+    kinds: &[NoticeKind],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    void(conn, mc, None, kinds, now).await
+}
+
+async fn void(
+    conn: &mut SqliteConnection,
+    mc: MasterclassId,
+    user: Option<UserId>,
+    kinds: &[NoticeKind],
+    now: DateTime<Utc>,
+) -> sqlx::Result<u64> {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    let result = sqlx::query(
+        "UPDATE outbox SET voided_at = ?1
+         WHERE masterclass_id = ?2 AND (?3 IS NULL OR recipient_id = ?3)
+           AND kind IN (SELECT value FROM json_each(?4))
+           AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL",
+    )
+    .bind(db_time(now))
+    .bind(mc.0)
+    .bind(user.map(|u| db_id(u.0)))
+    .bind(serde_json::to_string(&kinds).expect("strings"))
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// A stored notification.
+#[derive(Clone, Debug)]
+pub struct Notice {
+    pub id: i64,
+    pub guild_id: GuildId,
+    pub masterclass_id: Option<MasterclassId>,
+    pub recipient_id: Option<UserId>,
+    pub channel: Channel,
+    pub kind: NoticeKind,
+    pub payload: serde_json::Value,
+    pub due_at: DateTime<Utc>,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+    pub dedupe_key: String,
+}
+
+#[derive(FromRow)]
+struct Row {
+    id: i64,
+    guild_id: i64,
+    masterclass_id: Option<i64>,
+    recipient_id: Option<i64>,
+    channel: String,
+    kind: String,
+    payload: String,
+    due_at: i64,
+    attempts: i64,
+    last_error: Option<String>,
+    delivered_at: Option<i64>,
+    voided_at: Option<i64>,
+    failed_at: Option<i64>,
+    dedupe_key: String,
+}
+
+impl TryFrom<Row> for Notice {
+    type Error = anyhow::Error;
+    fn try_from(row: Row) -> anyhow::Result<Notice> {
+        Ok(Notice {
+            id: row.id,
+            guild_id: GuildId(from_db_id(row.guild_id)),
+            masterclass_id: row.masterclass_id.map(MasterclassId),
+            recipient_id: row.recipient_id.map(|u| UserId(from_db_id(u))),
+            channel: Channel::from_stored(&row.channel).ok_or_else(|| {
+                anyhow::anyhow!("unknown channel {:?} in outbox row {}", row.channel, row.id)
+            })?,
+            kind: NoticeKind::from_stored(&row.kind).ok_or_else(|| {
+                anyhow::anyhow!("unknown kind {:?} in outbox row {}", row.kind, row.id)
+            })?,
+            payload: serde_json::from_str(&row.payload)?,
+            due_at: from_db_time(row.due_at),
+            attempts: row.attempts as u32,
+            last_error: row.last_error,
+            delivered_at: row.delivered_at.map(from_db_time),
+            voided_at: row.voided_at.map(from_db_time),
+            failed_at: row.failed_at.map(from_db_time),
+            dedupe_key: row.dedupe_key,
+        })
+    }
+}
+
+const COLUMNS: &str = "id, guild_id, masterclass_id, recipient_id, channel, kind, payload, due_at,
+    attempts, last_error, delivered_at, voided_at, failed_at, dedupe_key";
+
+fn convert(rows: Vec<Row>) -> anyhow::Result<Vec<Notice>> {
+    rows.into_iter().map(Notice::try_from).collect()
+}
+
+/// Every notification, oldest first (tests and admin views).
+pub async fn all(conn: &mut SqliteConnection) -> anyhow::Result<Vec<Notice>> {
+    let rows = sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id"))
+        .fetch_all(conn)
+        .await?;
+    convert(rows)
+}
+
+/// Takes up to `limit` due rows for `lease` seconds and counts the attempt before sending, so a
+/// crash after sending costs at most one duplicate and never an unbounded retry loop.
+pub async fn claim_due(
+    conn: &mut SqliteConnection,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> anyhow::Result<Vec<Notice>> {
+    let rows = sqlx::query_as(&format!(
+        "UPDATE outbox SET claimed_until = ?1, attempts = attempts + 1
+         WHERE id IN (
+             SELECT id FROM outbox
+             WHERE delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
+               AND due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
+             ORDER BY due_at, id LIMIT ?3)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(db_time(now + lease))
+    .bind(db_time(now))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    let mut notices = convert(rows)?;
+    notices.sort_by_key(|n| (n.due_at, n.id));
+    Ok(notices)
+}
+
+pub async fn mark_delivered(
+    conn: &mut SqliteConnection,
+    id: i64,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    // A verification code is not kept once it has been sent.
+    sqlx::query(
+        "UPDATE outbox SET delivered_at = ?, claimed_until = NULL,
+             payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END
+         WHERE id = ?",
+    )
+    .bind(db_time(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Not relevant any more (checked at delivery): recorded as voided with the reason.
+pub async fn mark_voided(
+    conn: &mut SqliteConnection,
+    id: i64,
+    why: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET voided_at = ?, last_error = ?, claimed_until = NULL WHERE id = ?",
+    )
+    .bind(db_time(now))
+    .bind(why)
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn schedule_retry(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    next_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL WHERE id = ?")
+        .bind(error)
+        .bind(db_time(next_at))
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn mark_failed(
+    conn: &mut SqliteConnection,
+    id: i64,
+    error: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET last_error = ?, failed_at = ?, claimed_until = NULL WHERE id = ?",
+    )
+    .bind(error)
+    .bind(db_time(now))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Undelivered rows of a guild that have been tried at least once, or gave up: for admins.
+pub async fn troubled(
+    conn: &mut SqliteConnection,
+    guild: GuildId,
+    limit: i64,
+) -> anyhow::Result<Vec<Notice>> {
+    let rows = sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM outbox
+         WHERE guild_id = ? AND delivered_at IS NULL AND voided_at IS NULL AND (attempts > 0 OR failed_at IS NOT NULL)
+         ORDER BY id DESC LIMIT ?"
+    ))
+    .bind(db_id(guild.0))
+    .bind(limit)
+    .fetch_all(conn)
+    .await?;
+    convert(rows)
+}

@@ -1,0 +1,7 @@
+//! The use cases on a real SQLite file: rules, outbox rows, queries, concurrency, bad input.
+
+mod bad_input;
+mod concurrency;
+mod lifecycle;
+mod queries;
+mod settings;
