@@ -64,7 +64,7 @@ CREATE INDEX participants_by_status ON participants (masterclass_id, status, arr
 CREATE INDEX participants_by_user ON participants (user_id);
 
 CREATE TABLE outbox (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             INTEGER PRIMARY KEY, -- rows are never deleted, so rowids never repeat
     guild_id       INTEGER NOT NULL,
     masterclass_id INTEGER REFERENCES masterclasses (id),
     recipient_id   INTEGER,          -- NULL for thread messages
@@ -85,7 +85,7 @@ CREATE INDEX outbox_pending ON outbox (due_at) WHERE delivered_at IS NULL AND vo
 CREATE INDEX outbox_by_masterclass ON outbox (masterclass_id, recipient_id);
 
 CREATE TABLE activity (
-    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    id             INTEGER PRIMARY KEY, -- rows are never deleted, so rowids never repeat
     guild_id       INTEGER,
     masterclass_id INTEGER,
     actor_id       INTEGER NOT NULL,

@@ -36,6 +36,7 @@ impl fmt::Debug for Secret {
 pub struct Settings {
     pub discord: DiscordSettings,
     pub database: DatabaseSettings,
+    pub email: crate::email::EmailSettings,
     pub notifications: NotificationSettings,
     pub log: LogSettings,
 }

@@ -2,5 +2,6 @@
 
 pub mod config;
 pub mod domain;
+pub mod email;
 pub mod service;
 pub mod store;

@@ -12,7 +12,8 @@ fn is_invisible(c: char) -> bool {
 
 /// Trims, then checks length (in characters) and characters. `multiline` allows line breaks and tabs.
 fn clean(field: &'static str, raw: &str, max: usize, multiline: bool) -> Result<String, UserError> {
-    let text = raw.trim_matches(is_invisible);
+    let normalized = raw.replace("\r\n", "\n");
+    let text = normalized.trim_matches(is_invisible);
     if text.is_empty() {
         return Err(UserError::Empty { field });
     }
@@ -27,7 +28,7 @@ fn clean(field: &'static str, raw: &str, max: usize, multiline: bool) -> Result<
     if len > max {
         return Err(UserError::TooLong { field, len, max });
     }
-    Ok(text.replace("\r\n", "\n"))
+    Ok(text.to_owned())
 }
 
 macro_rules! text_type {

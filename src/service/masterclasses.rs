@@ -1,4 +1,4 @@
-use super::notices::{self, FUTURE_KINDS};
+use super::notices::{self, Notices, FUTURE_KINDS};
 use super::{Counts, Error, ParticipantStatus, Result, Service};
 use crate::domain::{
     Caller, CancelReason, Capacity, Description, Duration, Guests, GuildId, GuildSettings,
@@ -194,6 +194,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Hosted> {
         let mut tx = self.db().begin().await?;
+        let mut notices = Notices::default();
         let server = settings::guild(&mut tx, caller.guild_id).await?;
         ensure_can_host(&server, caller)?;
         StartTime::new(new.start.get(), now)?; // The preview may have sat there past the start.
@@ -219,15 +220,13 @@ impl Service {
             let payload = match status {
                 ParticipantStatus::Attending => {
                     attending.push(guest);
-                    notices::schedule_reminders(
-                        &mut tx,
+                    notices.schedule_reminders(
                         &mc,
                         guest,
                         seat.arrival,
                         &server.reminder_offsets,
                         now,
-                    )
-                    .await?;
+                    );
                     json!({ "status": "attending" })
                 }
                 ParticipantStatus::Waitlisted => {
@@ -235,18 +234,10 @@ impl Service {
                     json!({ "status": "waitlisted", "position": waitlisted.len() })
                 }
             };
-            notices::tell_member(
-                &mut tx,
-                event,
-                &mc,
-                guest,
-                NoticeKind::GuestAdded,
-                payload,
-                now,
-            )
-            .await?;
+            notices.tell_member(event, &mc, guest, NoticeKind::GuestAdded, payload, now);
         }
-        notices::schedule_thread_messages(&mut tx, &mc, &server.reminder_offsets, now).await?;
+        notices.schedule_thread_messages(&mc, &server.reminder_offsets, now);
+        notices.write(&mut tx, now).await?;
         tx.commit().await?;
         Ok(Hosted {
             masterclass: mc,
@@ -263,6 +254,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<JoinOutcome> {
         let mut tx = self.db().begin().await?;
+        let mut notices = Notices::default();
         let mc = find(&mut tx, caller, id).await?;
         if mc.host_id == caller.user_id {
             return Err(UserError::OwnMasterclass.into());
@@ -285,7 +277,16 @@ impl Service {
             ParticipantStatus::Waitlisted
         };
         let seat = participants::insert(&mut tx, mc.id, caller.user_id, status, false, now).await?;
-        let counts = participants::counts(&mut tx, mc.id).await?;
+        let counts = match status {
+            ParticipantStatus::Attending => Counts {
+                attending: before.attending + 1,
+                ..before
+            },
+            ParticipantStatus::Waitlisted => Counts {
+                waitlisted: before.waitlisted + 1,
+                ..before
+            },
+        };
         let position = match status {
             ParticipantStatus::Attending => None,
             ParticipantStatus::Waitlisted => Some(counts.waitlisted),
@@ -309,34 +310,23 @@ impl Service {
             "member": caller.user_id, "status": status_name,
             "attending": counts.attending, "capacity": mc.capacity, "waitlisted": counts.waitlisted,
         });
-        notices::tell_member(
-            &mut tx,
-            event,
-            &mc,
-            mc.host_id,
-            NoticeKind::Joined,
-            to_host,
-            now,
-        )
-        .await?;
+        notices.tell_member(event, &mc, mc.host_id, NoticeKind::Joined, to_host, now);
         let to_joiner = json!({ "status": status_name, "position": position });
-        notices::tell_member(
-            &mut tx,
+        notices.tell_member(
             event,
             &mc,
             caller.user_id,
             NoticeKind::JoinConfirmed,
             to_joiner,
             now,
-        )
-        .await?;
+        );
         if status == ParticipantStatus::Attending {
             let offsets = settings::guild(&mut tx, mc.guild_id)
                 .await?
                 .reminder_offsets;
-            notices::schedule_reminders(&mut tx, &mc, caller.user_id, seat.arrival, &offsets, now)
-                .await?;
+            notices.schedule_reminders(&mc, caller.user_id, seat.arrival, &offsets, now);
         }
+        notices.write(&mut tx, now).await?;
         tx.commit().await?;
         Ok(JoinOutcome {
             masterclass: mc,
@@ -354,12 +344,15 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
         let mut tx = self.db().begin().await?;
+        let mut notices = Notices::default();
         let mc = find(&mut tx, caller, id).await?;
         let seat = participants::get(&mut tx, mc.id, caller.user_id)
             .await?
             .ok_or(UserError::NotParticipant)?;
         mc.ensure_open(now)?;
-        let outcome = drop_participant(&mut tx, mc, seat, caller.user_id, "left", now).await?;
+        let outcome =
+            drop_participant(&mut tx, &mut notices, mc, seat, caller.user_id, "left", now).await?;
+        notices.write(&mut tx, now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -373,13 +366,23 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
         let mut tx = self.db().begin().await?;
+        let mut notices = Notices::default();
         let mc = find(&mut tx, caller, id).await?;
         ensure_host_or_admin(&mc, caller)?;
         let seat = participants::get(&mut tx, mc.id, member)
             .await?
             .ok_or(UserError::MemberNotParticipant)?;
         mc.ensure_open(now)?;
-        let outcome = drop_participant(&mut tx, mc, seat, caller.user_id, "removed", now).await?;
+        let outcome = drop_participant(
+            &mut tx,
+            &mut notices,
+            mc,
+            seat,
+            caller.user_id,
+            "removed",
+            now,
+        )
+        .await?;
         let event = activity::record(
             &mut tx,
             Some(outcome.masterclass.guild_id),
@@ -390,16 +393,15 @@ impl Service {
             now,
         )
         .await?;
-        notices::tell_member(
-            &mut tx,
+        notices.tell_member(
             event,
             &outcome.masterclass,
             member,
             NoticeKind::Removed,
             json!({}),
             now,
-        )
-        .await?;
+        );
+        notices.write(&mut tx, now).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -413,6 +415,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Participants> {
         let mut tx = self.db().begin().await?;
+        let mut notices = Notices::default();
         let mut mc = find(&mut tx, caller, id).await?;
         ensure_host_or_admin(&mc, caller)?;
         mc.ensure_open(now)?;
@@ -433,19 +436,18 @@ impl Service {
         let everyone = participants::list(&mut tx, mc.id).await?;
         let payload = json!({ "reason": reason.as_str() });
         for member in &everyone {
-            notices::tell_member(
-                &mut tx,
+            notices.tell_member(
                 event,
                 &mc,
                 member.user_id,
                 NoticeKind::Cancelled,
                 payload.clone(),
                 now,
-            )
-            .await?;
+            );
         }
         let key = format!("cancelled:{}:thread", mc.id);
-        notices::tell_thread(&mut tx, &mc, NoticeKind::Cancelled, payload, now, key, now).await?;
+        notices.tell_thread(&mc, NoticeKind::Cancelled, payload, now, key);
+        notices.write(&mut tx, now).await?;
         tx.commit().await?;
         Ok(split(mc, everyone))
     }
@@ -469,6 +471,7 @@ impl Service {
             return Err(UserError::NothingToChange.into());
         }
         let mut tx = self.db().begin().await?;
+        let mut notices = Notices::default();
         let mut mc = find(&mut tx, caller, id).await?;
         ensure_host_or_admin(&mc, caller)?;
         mc.ensure_open(now)?;
@@ -520,23 +523,22 @@ impl Service {
             for member in participants::list(&mut tx, mc.id).await? {
                 if member.status == ParticipantStatus::Attending {
                     let payload = json!({ "changed": changed });
-                    notices::tell_member(
-                        &mut tx,
+                    notices.tell_member(
                         event,
                         &mc,
                         member.user_id,
                         NoticeKind::DetailsChanged,
                         payload,
                         now,
-                    )
-                    .await?;
+                    );
                 }
             }
         }
         let free = mc.capacity.saturating_sub(counts.attending);
-        let promoted = promote(&mut tx, &mc, free, event, now).await?;
+        let promoted = promote(&mut tx, &mut notices, &mc, free, event, now).await?;
         let counts = participants::counts(&mut tx, mc.id).await?;
         let mc = find(&mut tx, caller, id).await?;
+        notices.write(&mut tx, now).await?;
         tx.commit().await?;
         Ok(EditOutcome {
             masterclass: mc,
@@ -669,6 +671,7 @@ fn split(masterclass: Masterclass, everyone: Vec<Participant>) -> Participants {
 /// Removes a sign-up, voids its reminders, and hands a freed seat to the first in line.
 async fn drop_participant(
     tx: &mut Tx,
+    notices: &mut Notices,
     mc: Masterclass,
     seat: Participant,
     actor: UserId,
@@ -688,7 +691,10 @@ async fn drop_participant(
     )
     .await?;
     let promoted = if seat.status == ParticipantStatus::Attending {
-        promote(tx, &mc, 1, event, now).await?.first().copied()
+        promote(tx, notices, &mc, 1, event, now)
+            .await?
+            .first()
+            .copied()
     } else {
         None
     };
@@ -704,6 +710,7 @@ async fn drop_participant(
 /// Moves up to `seats` waitlisted members to attending, tells them, and schedules their reminders.
 async fn promote(
     tx: &mut Tx,
+    notices: &mut Notices,
     mc: &Masterclass,
     seats: u32,
     event: i64,
@@ -718,17 +725,15 @@ async fn promote(
     }
     let offsets = settings::guild(tx, mc.guild_id).await?.reminder_offsets;
     for member in &promoted {
-        notices::tell_member(
-            tx,
+        notices.tell_member(
             event,
             mc,
             member.user_id,
             NoticeKind::Promoted,
             json!({}),
             now,
-        )
-        .await?;
-        notices::schedule_reminders(tx, mc, member.user_id, member.arrival, &offsets, now).await?;
+        );
+        notices.schedule_reminders(mc, member.user_id, member.arrival, &offsets, now);
     }
     Ok(promoted.into_iter().map(|p| p.user_id).collect())
 }

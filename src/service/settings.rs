@@ -182,7 +182,7 @@ impl Service {
             due_at: now,
             dedupe_key: format!("{event}:verification_code"),
         };
-        outbox::enqueue(&mut tx, &notice, now).await?;
+        outbox::enqueue_all(&mut tx, &[notice], now).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -20,24 +20,40 @@ pub struct NewNotice {
     pub dedupe_key: String,
 }
 
-pub async fn enqueue(
+/// Writes notifications in one statement. A row whose dedupe key exists is skipped: one event,
+/// one notification.
+pub async fn enqueue_all(
     conn: &mut SqliteConnection,
-    notice: &NewNotice,
+    notices: &[NewNotice],
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    if notices.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<serde_json::Value> = notices
+        .iter()
+        .map(|n| {
+            serde_json::json!([
+                db_id(n.guild_id.0),
+                n.masterclass_id.map(|m| m.0),
+                n.recipient_id.map(|u| db_id(u.0)),
+                n.channel.as_str(),
+                n.kind.as_str(),
+                n.payload.to_string(),
+                db_time(n.due_at),
+                n.dedupe_key,
+            ])
+        })
+        .collect();
+    // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
     sqlx::query(
         "INSERT INTO outbox (guild_id, masterclass_id, recipient_id, channel, kind, payload, due_at, dedupe_key, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (dedupe_key) DO NOTHING",
+         SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, ?
+         FROM json_each(?) WHERE true
+         ON CONFLICT (dedupe_key) DO NOTHING",
     )
-    .bind(db_id(notice.guild_id.0))
-    .bind(notice.masterclass_id.map(|m| m.0))
-    .bind(notice.recipient_id.map(|u| db_id(u.0)))
-    .bind(notice.channel.as_str())
-    .bind(notice.kind.as_str())
-    .bind(notice.payload.to_string())
-    .bind(db_time(notice.due_at))
-    .bind(&notice.dedupe_key)
     .bind(db_time(now))
+    .bind(serde_json::Value::Array(rows).to_string())
     .execute(conn)
     .await?;
     Ok(())
