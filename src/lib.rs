@@ -1,6 +1,8 @@
 //! masterclass-bot: mentors host masterclasses on Discord, members join them.
 
+pub mod app;
 pub mod config;
+pub mod discord;
 pub mod domain;
 pub mod email;
 pub mod service;

@@ -1,1 +1,52 @@
-fn main() {}
+//! masterclass-bot: `cargo run` with a bot token in `.env` (see README).
+
+use masterclass_bot::app::{shutdown_signal, App};
+use masterclass_bot::config::Settings;
+use std::path::Path;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+const NO_TOKEN: &str = "No Discord bot token. Create an application and its bot at \
+    https://discord.com/developers/applications (Bot → Reset Token), then put \
+    MCB_DISCORD__TOKEN=<token> in .env — see README.md.";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // .env only fills the environment; real environment variables win.
+    let _ = dotenvy::dotenv();
+    let settings = Settings::load(Path::new("config"));
+    let filter = settings
+        .as_ref()
+        .map(|s| s.log.filter.clone())
+        .unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter)),
+        )
+        .init();
+    let settings = match settings {
+        Ok(settings) => settings,
+        Err(error) => {
+            tracing::error!("{error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    if settings.discord.token.is_empty() {
+        tracing::error!("{NO_TOKEN}");
+        return ExitCode::from(2);
+    }
+    let app = match App::build(&settings).await {
+        Ok(app) => app,
+        Err(error) => {
+            tracing::error!("cannot start: {error:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match app.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            tracing::error!("stopped: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

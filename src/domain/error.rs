@@ -27,6 +27,16 @@ pub enum UserError {
     CapacityBelowAttendees { attending: u32 },
     #[error("“{0}” is not a time zone I know. Use an IANA name such as `Europe/Paris` or `America/New_York`.")]
     UnknownTimeZone(String),
+    #[error("Give either a channel or a link as the location, not both.")]
+    TwoLocations,
+    #[error("List guests as @mentions, separated by spaces.")]
+    BadGuestList,
+    #[error("This works only in a server, not in direct messages.")]
+    GuildOnly,
+    #[error("This button or form has expired. Please start again.")]
+    Expired,
+    #[error("That isn't yours to press.")]
+    NotYours,
     #[error("The location must be a voice or stage channel of this server, or an http(s) link.")]
     BadLocation,
     #[error("At most 25 guests can be invited.")]

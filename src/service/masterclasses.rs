@@ -406,6 +406,22 @@ impl Service {
         Ok(outcome)
     }
 
+    /// The checks of [`Service::cancel`] without the change: for a confirmation step.
+    pub async fn check_cancel(
+        &self,
+        caller: &Caller,
+        id: MasterclassId,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(Masterclass, String)> {
+        let mut conn = self.db().reader().acquire().await?;
+        let mc = find(&mut conn, caller, id).await?;
+        ensure_host_or_admin(&mc, caller)?;
+        mc.ensure_open(now)?;
+        let reason = CancelReason::parse(reason)?.into_inner();
+        Ok((mc, reason))
+    }
+
     /// Cancels for good, with the reason every participant is told.
     pub async fn cancel(
         &self,

@@ -4,7 +4,7 @@ use masterclass_bot::domain::{Channel, MasterclassStatus, NoticeKind, UserError,
 use masterclass_bot::service::{Error, MasterclassEdit, ParticipantStatus};
 use masterclass_bot::store::outbox::Notice;
 
-fn rows<'a>(notices: &'a [Notice], kind: NoticeKind, user: UserId) -> Vec<&'a Notice> {
+fn rows(notices: &[Notice], kind: NoticeKind, user: UserId) -> Vec<&Notice> {
     notices
         .iter()
         .filter(|n| n.kind == kind && n.recipient_id == Some(user))
@@ -123,8 +123,7 @@ async fn join_takes_seats_then_waitlists_and_tells_the_host_every_time() {
     );
     let last = to_host
         .iter()
-        .filter(|n| n.channel == Channel::Email)
-        .last()
+        .rfind(|n| n.channel == Channel::Email)
         .unwrap();
     assert_eq!(last.payload["member"], c.user_id.0);
     assert_eq!(last.payload["status"], "waitlisted");

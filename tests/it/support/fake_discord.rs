@@ -1446,7 +1446,7 @@ impl FakeDiscord {
         }
         let rule = st.rules.iter_mut().find(|r| {
             r.times != Some(0)
-                && r.method.as_ref().map_or(true, |m| m == method)
+                && r.method.as_ref().is_none_or(|m| m == method)
                 && path.contains(&r.path_contains)
         });
         if let Some(rule) = rule {
@@ -1616,11 +1616,12 @@ impl FakeDiscord {
                 ok(self.create_thread(st, id_of(mid), &parent, body, kind))
             }
             (m @ ("PUT" | "DELETE"), ["channels", t, "thread-members", u]) => {
-                if !st
+                let is_thread = st
                     .channels
                     .get(&id_of(t))
-                    .is_some_and(|c| c.get("thread_metadata").is_some())
-                {
+                    .and_then(|c| c.get("thread_metadata"))
+                    .is_some();
+                if !is_thread {
                     return unknown_channel();
                 }
                 let user = if *u == "@me" { bot } else { id_of(u) };

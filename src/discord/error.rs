@@ -1,0 +1,73 @@
+//! What the user sees when something goes wrong: refusals verbatim, faults as an apology with a
+//! reference that is also in the log.
+
+use super::Data;
+use crate::domain::UserError;
+use crate::service;
+use poise::serenity_prelude as serenity;
+
+/// The error of every handler.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    User(#[from] UserError),
+    #[error("{0:#}")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl From<service::Error> for Error {
+    fn from(error: service::Error) -> Self {
+        match error {
+            service::Error::User(e) => Error::User(e),
+            service::Error::Internal(e) => Error::Internal(e),
+        }
+    }
+}
+
+impl From<serenity::Error> for Error {
+    fn from(error: serenity::Error) -> Self {
+        Error::Internal(anyhow::Error::new(error).context("Discord request failed"))
+    }
+}
+
+impl Error {
+    /// The sentence for the user. Internal errors are logged here, with a reference to quote.
+    pub fn user_message(&self, what: &str) -> String {
+        match self {
+            Error::User(refusal) => refusal.to_string(),
+            Error::Internal(error) => {
+                let reference = format!("{:08x}", rand::random::<u32>());
+                tracing::error!(%reference, what, error = format!("{error:#}"), "internal error");
+                format!(
+                    "Sorry, something went wrong on my side (reference `{reference}`). \
+                     Please try again; if it keeps happening, tell a server admin."
+                )
+            }
+        }
+    }
+}
+
+pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
+    match error {
+        poise::FrameworkError::Command { error, ctx, .. } => {
+            let text = error.user_message(&format!("/{}", ctx.command().qualified_name));
+            let reply = poise::CreateReply::default().content(text).ephemeral(true);
+            if let Err(e) = ctx.send(reply).await {
+                tracing::warn!(error = %e, "could not tell the user about an error");
+            }
+        }
+        poise::FrameworkError::ArgumentParse { error, ctx, .. } => {
+            let reply = poise::CreateReply::default()
+                .content(format!("I couldn't read that option: {error}"))
+                .ephemeral(true);
+            if let Err(e) = ctx.send(reply).await {
+                tracing::warn!(error = %e, "could not tell the user about a bad option");
+            }
+        }
+        other => {
+            if let Err(e) = poise::builtins::on_error(other).await {
+                tracing::error!(error = %e, "error while handling an error");
+            }
+        }
+    }
+}
