@@ -269,7 +269,7 @@ pub fn mention_list(users: &[UserId], numbered: bool, max_chars: usize) -> Strin
         }
         out.push_str(&line);
     }
-    out
+    out.trim_end().to_owned()
 }
 
 #[cfg(test)]

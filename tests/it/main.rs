@@ -1,6 +1,7 @@
 //! One integration-test binary: real SQLite files, a real SMTP server, the fake Discord.
 
 mod core;
+mod discord;
 mod email;
 mod fake_discord_smoke;
 mod helpers;

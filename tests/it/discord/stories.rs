@@ -1,0 +1,407 @@
+//! User stories, end to end through the real framework.
+
+use super::*;
+use serde_json::json;
+
+fn pick(masterclass: &str) -> Value {
+    json!({"name": "masterclass", "type": 3, "value": masterclass})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_without_the_role_and_disabled_servers_are_refused() {
+    let bot = spawn_bot().await;
+    // Not enabled yet: the article's answer.
+    let h = bot.command(MENTOR, "host", json!([])).await;
+    assert!(bot
+        .reply_text(&h)
+        .await
+        .contains("aren't enabled on this server"));
+
+    bot.admin_setup().await;
+    let h = bot.command(MENTEE, "host", json!([])).await;
+    let refusal = h.callback(T).await;
+    assert_eq!(
+        refusal.body["type"], 4,
+        "no form for a member without the role: {refusal}"
+    );
+    assert_eq!(refusal.body["data"]["flags"], 64);
+    assert_eq!(
+        refusal.body["data"]["content"],
+        "Only members with the host role can host masterclasses here."
+    );
+
+    // A member can't change server settings either.
+    let h = bot
+        .command_in(GENERAL, MENTEE, "masterclass-admin", "enable", json!([]))
+        .await;
+    assert!(bot.reply_text(&h).await.contains("Only server admins"));
+
+    // Another server never enabled masterclasses.
+    let h = bot
+        .command_in(OTHER_CHANNEL, OTHER_ADMIN, "masterclass", "host", json!([]))
+        .await;
+    assert!(bot
+        .reply_text(&h)
+        .await
+        .contains("aren't enabled on this server"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mentor_hosts_with_two_guests_and_everything_appears() {
+    let bot = spawn_bot().await;
+    bot.admin_setup().await;
+    let hosted = bot.host("Rust ownership", 10, &[GUEST_A, GUEST_B]).await;
+
+    let body = &hosted.announcement.body;
+    assert_eq!(body["embeds"][0]["title"], "Rust ownership");
+    assert_eq!(field(body, "Seats"), "2/10", "guests attend at once");
+    assert_eq!(field(body, "Host"), format!("<@{MENTOR}>"));
+    assert!(field(body, "Starts").starts_with("<t:"));
+    assert_eq!(
+        body["allowed_mentions"]["parse"],
+        json!([]),
+        "user text can't ping anyone: {body}"
+    );
+    let labels: Vec<&str> = body["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Join", "Leave", "Participants", "Add to calendar"]);
+
+    assert_eq!(hosted.thread.body["type"], 12, "a private thread");
+    assert_eq!(hosted.thread.body["name"], "Rust ownership");
+    for member in [MENTOR, GUEST_A, GUEST_B] {
+        let route = format!("/channels/{}/thread-members/{member}", hosted.thread_id);
+        bot.fake
+            .wait_for("a thread member", |r| r.is("PUT", &route), T)
+            .await;
+    }
+    let event = bot
+        .fake
+        .wait_for(
+            "the scheduled event",
+            |r| r.is("POST", &format!("/guilds/{GUILD}/scheduled-events")),
+            T,
+        )
+        .await;
+    assert_eq!(event.body["entity_type"], 3, "external: {event}");
+    assert_eq!(event.body["name"], "Rust ownership");
+    assert!(event.body["entity_metadata"]["location"]
+        .as_str()
+        .unwrap()
+        .contains(&hosted.thread_id.to_string()));
+    assert!(event.body["scheduled_end_time"].is_string());
+
+    // The masterclass is found by autocomplete, by title and time.
+    let typed = bot.fake.autocomplete(
+        GENERAL,
+        MENTEE,
+        "masterclass",
+        Some("join"),
+        json!([]),
+        "masterclass",
+        "rust",
+    );
+    let choices = bot.fake.interact(typed).await.callback(T).await;
+    assert_eq!(choices.body["type"], 8, "{choices}");
+    let choice = &choices.body["data"]["choices"][0];
+    assert!(
+        choice["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("Rust ownership — "),
+        "{choice}"
+    );
+    assert_eq!(choice["value"], hosted.masterclass);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn joining_by_button_adds_to_the_thread_and_updates_the_counts() {
+    let bot = spawn_bot().await;
+    bot.admin_setup().await;
+    let hosted = bot.host("Async Rust", 2, &[]).await;
+    let join = format!("mc:join:{}", hosted.masterclass);
+    let leave = format!("mc:leave:{}", hosted.masterclass);
+    let edit_route = format!("/channels/{ANNOUNCE}/messages/{}", hosted.message_id);
+
+    let mark = bot.fake.mark();
+    let h = bot.click(MENTEE, &join, hosted.message_id).await;
+    let answer = h.callback(T).await;
+    assert_eq!(answer.body["data"]["flags"], 64);
+    assert!(
+        answer.body["data"]["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("You're in!"),
+        "{answer}"
+    );
+    let route = format!("/channels/{}/thread-members/{MENTEE}", hosted.thread_id);
+    bot.fake
+        .wait_for(
+            "the joiner in the thread",
+            |r| r.seq >= mark && r.is("PUT", &route),
+            T,
+        )
+        .await;
+    bot.fake
+        .wait_for(
+            "counts 1/2",
+            |r| r.seq >= mark && r.is("PATCH", &edit_route) && field(&r.body, "Seats") == "1/2",
+            T,
+        )
+        .await;
+
+    bot.click(MENTEE + 1, &join, hosted.message_id)
+        .await
+        .callback(T)
+        .await;
+    let mark = bot.fake.mark();
+    let third = bot.click(MENTEE + 2, &join, hosted.message_id).await;
+    assert!(bot
+        .reply_text(&third)
+        .await
+        .contains("number 1 on the waitlist"));
+    bot.fake
+        .wait_for(
+            "waitlist 1",
+            |r| r.seq >= mark && r.is("PATCH", &edit_route) && field(&r.body, "Waitlist") == "1",
+            T,
+        )
+        .await;
+    let waiting = format!(
+        "/channels/{}/thread-members/{}",
+        hosted.thread_id,
+        MENTEE + 2
+    );
+    assert!(
+        !bot.fake.requests().iter().any(|r| r.is("PUT", &waiting)),
+        "the waitlist is not in the thread"
+    );
+
+    // Joining twice is refused and changes nothing.
+    let again = bot.click(MENTEE, &join, hosted.message_id).await;
+    assert_eq!(
+        bot.reply_text(&again).await,
+        "You're already attending this masterclass."
+    );
+
+    // A leave promotes the first in line, who joins the thread.
+    let mark = bot.fake.mark();
+    let h = bot.click(MENTEE, &leave, hosted.message_id).await;
+    assert!(bot.reply_text(&h).await.starts_with("You've left"));
+    bot.fake
+        .wait_for(
+            "promoted into the thread",
+            |r| r.seq >= mark && r.is("PUT", &waiting),
+            T,
+        )
+        .await;
+    let left = format!("/channels/{}/thread-members/{MENTEE}", hosted.thread_id);
+    bot.fake
+        .wait_for(
+            "the leaver out of the thread",
+            |r| r.seq >= mark && r.is("DELETE", &left),
+            T,
+        )
+        .await;
+
+    // Participants: attendees, then the waitlist.
+    let h = bot
+        .click(
+            MENTEE + 3,
+            &format!("mc:who:{}", hosted.masterclass),
+            hosted.message_id,
+        )
+        .await;
+    let list = h.callback(T).await;
+    assert_eq!(list.body["data"]["flags"], 64);
+    assert_eq!(
+        field(&list.body["data"], "Attending (2/2)"),
+        format!("<@{}>\n<@{}>", MENTEE + 1, MENTEE + 2)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_asks_for_confirmation_then_updates_announcement_and_event() {
+    let bot = spawn_bot().await;
+    bot.admin_setup().await;
+    let hosted = bot.host("Will be cancelled", 5, &[GUEST_A]).await;
+
+    let h = bot
+        .command(
+            MENTEE,
+            "cancel",
+            json!([pick(&hosted.masterclass), {"name": "reason", "type": 3, "value": "mine"}]),
+        )
+        .await;
+    assert_eq!(
+        bot.reply_text(&h).await,
+        "Only the host or a server admin can do that."
+    );
+
+    let reason = json!({"name": "reason", "type": 3, "value": "I'm ill, sorry"});
+    let h = bot
+        .command(MENTOR, "cancel", json!([pick(&hosted.masterclass), reason]))
+        .await;
+    let confirm = h.callback(T).await;
+    let text = confirm.body["data"]["content"].as_str().unwrap();
+    assert!(
+        text.contains("I'm ill, sorry") && text.contains("can't be undone"),
+        "{text}"
+    );
+    let confirm_id = confirm.body["data"]["components"][0]["components"][0]["custom_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !bot.fake
+            .requests()
+            .iter()
+            .any(|r| r.is("PATCH", &format!("/guilds/{GUILD}/scheduled-events/*"))),
+        "nothing changes before the confirmation"
+    );
+
+    let mark = bot.fake.mark();
+    let done = bot.click(MENTOR, &confirm_id, 1).await;
+    assert!(bot.reply_text(&done).await.contains("is cancelled"));
+    let edit_route = format!("/channels/{ANNOUNCE}/messages/{}", hosted.message_id);
+    let edit = bot
+        .fake
+        .wait_for(
+            "the cancelled announcement",
+            |r| r.seq >= mark && r.is("PATCH", &edit_route),
+            T,
+        )
+        .await;
+    assert_eq!(
+        edit.body["embeds"][0]["title"],
+        "Cancelled: Will be cancelled"
+    );
+    assert_eq!(field(&edit.body, "Cancelled"), "I'm ill, sorry");
+    assert!(edit.body["components"][0]["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|b| b["disabled"] == true));
+    let event = bot
+        .fake
+        .wait_for(
+            "the cancelled event",
+            |r| r.seq >= mark && r.is("PATCH", &format!("/guilds/{GUILD}/scheduled-events/*")),
+            T,
+        )
+        .await;
+    assert_eq!(event.body["status"], 4, "CANCELED");
+
+    // The old Join button is refused now.
+    let h = bot
+        .click(
+            MENTEE,
+            &format!("mc:join:{}", hosted.masterclass),
+            hosted.message_id,
+        )
+        .await;
+    assert_eq!(bot.reply_text(&h).await, "This masterclass was cancelled.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_and_malformed_buttons_are_refused_and_change_nothing() {
+    let bot = spawn_bot().await;
+    bot.admin_setup().await;
+    let hosted = bot.host("Guarded", 5, &[]).await;
+    let mark = bot.fake.mark();
+    // A click in another server naming this server's masterclass.
+    let forged = bot.fake.button_click(
+        OTHER_CHANNEL,
+        OTHER_ADMIN,
+        &format!("mc:join:{}", hosted.masterclass),
+        1,
+    );
+    let h = bot.fake.interact(forged).await;
+    assert_eq!(
+        bot.reply_text(&h).await,
+        "I can't find that masterclass on this server."
+    );
+    for bad in [
+        "mc:join:01",
+        "mc:join:+1",
+        "mc:join",
+        "mc:nuke:1",
+        "x".repeat(100).as_str(),
+    ] {
+        let h = bot.click(MENTEE, bad, hosted.message_id).await;
+        assert_eq!(
+            bot.reply_text(&h).await,
+            "This button or form has expired. Please start again.",
+            "{bad}"
+        );
+    }
+    let changed = bot
+        .fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.seq >= mark && !r.route().starts_with("/interactions/"))
+        .count();
+    assert_eq!(changed, 0, "nothing but the answers:\n{}", bot.fake.dump());
+    // And the masterclass still has nobody.
+    let h = bot
+        .command(MENTEE, "participants", json!([pick(&hosted.masterclass)]))
+        .await;
+    let list = h.callback(T).await;
+    assert_eq!(field(&list.body["data"], "Attending (0/5)"), "Nobody yet.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_time_can_never_be_edited_but_the_title_can() {
+    let bot = spawn_bot().await;
+    bot.admin_setup().await;
+    let hosted = bot.host("Fixed time", 5, &[]).await;
+    let h = bot.command(MENTOR, "edit", json!([pick(&hosted.masterclass), {"name": "start", "type": 3, "value": "tomorrow 10:00"}])).await;
+    let text = bot.reply_text(&h).await;
+    assert!(
+        text.contains("can't be changed") && text.contains("cancel it"),
+        "{text}"
+    );
+
+    let mark = bot.fake.mark();
+    let h = bot.command(MENTOR, "edit", json!([pick(&hosted.masterclass), {"name": "title", "type": 3, "value": "Fixed time, new name"}])).await;
+    assert!(bot.reply_text(&h).await.starts_with("Updated"));
+    let edit_route = format!("/channels/{ANNOUNCE}/messages/{}", hosted.message_id);
+    let edit = bot
+        .fake
+        .wait_for(
+            "the renamed announcement",
+            |r| r.seq >= mark && r.is("PATCH", &edit_route),
+            T,
+        )
+        .await;
+    assert_eq!(edit.body["embeds"][0]["title"], "Fixed time, new name");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn buttons_keep_working_after_a_restart() {
+    let mut bot = spawn_bot().await;
+    bot.admin_setup().await;
+    let hosted = bot.host("Survives restarts", 5, &[]).await;
+    bot.restart().await;
+    assert_eq!(bot.fake.identifies().len(), 2, "a new client identified");
+    let mark = bot.fake.mark();
+    let h = bot
+        .click(
+            MENTEE,
+            &format!("mc:join:{}", hosted.masterclass),
+            hosted.message_id,
+        )
+        .await;
+    assert!(bot.reply_text(&h).await.starts_with("You're in!"));
+    let route = format!("/channels/{}/thread-members/{MENTEE}", hosted.thread_id);
+    bot.fake
+        .wait_for(
+            "the joiner in the thread",
+            |r| r.seq >= mark && r.is("PUT", &route),
+            T,
+        )
+        .await;
+}
