@@ -1,5 +1,5 @@
 //! Benchmark: joins/s through the join use case against raw single-row INSERT transactions/s
-//! on the same SQLite file and pragmas. `cargo run --release --bin bench-joins [-- JOINS]`
+//! on the same SQLite file and pragmas. `cargo bench --bench joins [-- JOINS]`
 
 use anyhow::Context as _;
 use chrono::{Duration, Utc};
@@ -11,17 +11,10 @@ use std::time::Instant;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let joins: u64 = std::env::args()
-        .nth(1)
-        .map(|n| n.parse())
-        .transpose()?
-        .unwrap_or(2000);
-    let dir = std::env::temp_dir().join(format!("mcb-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let path = dir.join("bench.db");
-    let result = run(&path, joins).await;
-    std::fs::remove_dir_all(&dir).ok();
-    result
+    // `cargo bench` passes flags such as `--bench`; the first number is the join count.
+    let joins: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(2000);
+    let dir = tempfile::tempdir()?;
+    run(&dir.path().join("bench.db"), joins).await
 }
 
 async fn run(path: &std::path::Path, joins: u64) -> anyhow::Result<()> {
