@@ -12,7 +12,10 @@ use std::time::Instant;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     // `cargo bench` passes flags such as `--bench`; the first number is the join count.
-    let joins: u64 = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(2000);
+    let joins: u64 = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(2000);
     let dir = tempfile::tempdir()?;
     run(&dir.path().join("bench.db"), joins).await
 }

@@ -428,11 +428,14 @@ pub async fn edit(
     let promoted = outcome.promoted.len();
     let http = ctx.serenity_context().http.clone();
     let service = ctx.data().service.clone();
+    let refresher = std::sync::Arc::clone(&ctx.data().refresher);
     tokio::spawn(async move {
         for member in &outcome.promoted {
             super::mirror::add_to_thread(&http, &outcome.masterclass, *member).await;
         }
-        super::mirror::refresh_announcement(&http, &service, &outcome.masterclass).await;
+        refresher
+            .refresh(&http, &service, &outcome.masterclass)
+            .await;
         super::mirror::sync_event(&http, &outcome.masterclass).await;
     });
     let promoted = if promoted > 0 {

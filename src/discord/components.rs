@@ -65,13 +65,19 @@ async fn answer_failure<F, Fut>(
     }
 }
 
-fn ephemeral(text: impl Into<String>) -> CreateInteractionResponse {
-    let text = render::truncate(&text.into(), 2000);
-    CreateInteractionResponse::Message(
-        CreateInteractionResponseMessage::new()
-            .content(text)
-            .ephemeral(true),
-    )
+/// Fills in a deferred answer with the result or the refusal.
+async fn answer_deferred(
+    ctx: &serenity::Context,
+    click: &ComponentInteraction,
+    outcome: Result<String, Error>,
+) -> Result<(), Error> {
+    let text = match outcome {
+        Ok(text) => text,
+        Err(error) => error.user_message(&format!("component {}", click.data.custom_id)),
+    };
+    let edit = EditInteractionResponse::new().content(render::truncate(&text, 2000));
+    click.edit_response(ctx, edit).await?;
+    Ok(())
 }
 
 fn click_caller(click: &ComponentInteraction) -> Result<Caller, Error> {
@@ -87,13 +93,17 @@ async fn on_click(
     let action = Action::parse(&click.data.custom_id).ok_or(UserError::Expired)?;
     let caller = click_caller(click)?;
     match action {
+        // Seats are decided one transaction at a time: under a burst of clicks the answer may
+        // take longer than Discord's 3 s, so acknowledge first and answer in the same message.
         Action::Join(id) => {
-            let text = flows::join(ctx, data, &caller, id).await?;
-            click.create_response(ctx, ephemeral(text)).await?;
+            click.defer_ephemeral(ctx).await?;
+            let outcome = flows::join(ctx, data, &caller, id).await;
+            answer_deferred(ctx, click, outcome).await?;
         }
         Action::Leave(id) => {
-            let text = flows::leave(ctx, data, &caller, id).await?;
-            click.create_response(ctx, ephemeral(text)).await?;
+            click.defer_ephemeral(ctx).await?;
+            let outcome = flows::leave(ctx, data, &caller, id).await;
+            answer_deferred(ctx, click, outcome).await?;
         }
         Action::Participants(id) => {
             let embed = participants_embed(data, &caller, id).await?;
@@ -144,7 +154,7 @@ async fn on_click(
                 .await?;
             data.wake_worker.notify_one();
             let mc = &cancelled.masterclass;
-            mirror::refresh_announcement(&ctx.http, &data.service, mc).await;
+            data.refresher.refresh(&ctx.http, &data.service, mc).await;
             mirror::sync_event(&ctx.http, mc).await;
             let told = cancelled.attending.len() + cancelled.waitlist.len();
             let edit = EditInteractionResponse::new()

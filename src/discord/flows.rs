@@ -63,11 +63,12 @@ pub async fn join(
         ),
     };
     let (http, service, member) = (Arc::clone(&ctx.http), data.service.clone(), caller.user_id);
+    let refresher = Arc::clone(&data.refresher);
     tokio::spawn(async move {
         if outcome.status == ParticipantStatus::Attending {
             mirror::add_to_thread(&http, &mc, member).await;
         }
-        mirror::refresh_announcement(&http, &service, &mc).await;
+        refresher.refresh(&http, &service, &mc).await;
     });
     Ok(text)
 }
@@ -109,12 +110,13 @@ pub async fn remove(
 fn after_leave(ctx: &serenity::Context, data: &Data, outcome: LeaveOutcome) {
     data.wake_worker.notify_one();
     let (http, service) = (Arc::clone(&ctx.http), data.service.clone());
+    let refresher = Arc::clone(&data.refresher);
     tokio::spawn(async move {
         let mc = &outcome.masterclass;
         mirror::remove_from_thread(&http, mc, outcome.left).await;
         if let Some(promoted) = outcome.promoted {
             mirror::add_to_thread(&http, mc, promoted).await;
         }
-        mirror::refresh_announcement(&http, &service, mc).await;
+        refresher.refresh(&http, &service, mc).await;
     });
 }

@@ -151,8 +151,45 @@ fn scheduled_event(
     builder.description(render::truncate(&mc.description, 1000))
 }
 
+/// Keeps announcements up to date without flooding Discord: under a burst of joins, one edit
+/// runs at a time per masterclass, and one more follows if anything changed meanwhile, so the
+/// last edit always shows the final state.
+#[derive(Default)]
+pub struct Refresher {
+    /// Masterclasses being refreshed, and whether they changed again since the edit started.
+    running: std::sync::Mutex<std::collections::HashMap<crate::domain::MasterclassId, bool>>,
+}
+
+impl Refresher {
+    pub async fn refresh(&self, http: &serenity::Http, service: &Service, mc: &Masterclass) {
+        {
+            let mut running = self.running.lock().expect("refresher lock");
+            if let Some(changed_again) = running.get_mut(&mc.id) {
+                *changed_again = true;
+                return;
+            }
+            running.insert(mc.id, false);
+        }
+        loop {
+            match service.masterclass_in(mc.guild_id, mc.id).await {
+                Ok(current) => refresh_announcement(http, service, &current).await,
+                Err(error) => {
+                    tracing::warn!(%error, masterclass = %mc.id, "could not reload a masterclass")
+                }
+            }
+            let mut running = self.running.lock().expect("refresher lock");
+            if running.get(&mc.id).copied().unwrap_or(false) {
+                running.insert(mc.id, false);
+            } else {
+                running.remove(&mc.id);
+                return;
+            }
+        }
+    }
+}
+
 /// Brings the announcement up to date (seats, details, cancellation).
-pub async fn refresh_announcement(http: &serenity::Http, service: &Service, mc: &Masterclass) {
+async fn refresh_announcement(http: &serenity::Http, service: &Service, mc: &Masterclass) {
     let (Some(channel), Some(message)) = (mc.announcement_channel_id, mc.announcement_message_id)
     else {
         return;

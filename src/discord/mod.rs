@@ -27,6 +27,7 @@ pub struct Data {
     pub pending: pending::Pending,
     /// Wakes the notification worker when a change wrote notifications.
     pub wake_worker: Arc<Notify>,
+    pub refresher: Arc<mirror::Refresher>,
 }
 
 pub type Ctx<'a> = poise::Context<'a, Data, Error>;
@@ -59,7 +60,12 @@ pub async fn client(
                     None => poise::builtins::register_globally(ctx, commands).await?,
                 }
                 tracing::info!(bot = %ready.user.name, guilds = ready.guilds.len(), "connected to Discord");
-                Ok(Data { service, pending: pending::Pending::default(), wake_worker })
+                Ok(Data {
+                    service,
+                    pending: pending::Pending::default(),
+                    wake_worker,
+                    refresher: Arc::default(),
+                })
             })
         })
         .build();

@@ -253,6 +253,8 @@ pub struct Recorded {
     /// What the fake answered.
     pub status: u16,
     pub response: Value,
+    /// When the fake received it (latency measurements).
+    pub at: std::time::Instant,
 }
 
 impl Recorded {
@@ -1345,6 +1347,7 @@ async fn rest_handler(
             files,
             status: reply.status,
             response,
+            at: std::time::Instant::now(),
         });
         reply
     };
