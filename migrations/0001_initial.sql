@@ -37,6 +37,7 @@ CREATE TABLE masterclasses (
     capacity                INTEGER NOT NULL,
     location                TEXT,                -- "channel:<id>" or an http(s) URL
     time_zone               TEXT    NOT NULL,    -- the zone the start was read in
+    reminder_offsets        TEXT    NOT NULL,    -- the server's offsets when it was hosted (JSON minutes)
     status                  TEXT    NOT NULL CHECK (status IN ('scheduled', 'cancelled')),
     cancel_reason           TEXT,
     cancelled_at            INTEGER,

@@ -1,4 +1,7 @@
-use super::{ChannelId, Description, GuildId, MasterclassId, TimeZone, Title, UserError, UserId};
+use super::{
+    ChannelId, Description, GuildId, MasterclassId, ReminderOffsets, TimeZone, Title, UserError,
+    UserId,
+};
 use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
 use std::fmt;
 
@@ -214,6 +217,8 @@ pub struct Masterclass {
     pub capacity: u32,
     pub location: Option<Location>,
     pub time_zone: String,
+    /// When its reminders go out: the server's choice at the time it was hosted.
+    pub reminder_offsets: ReminderOffsets,
     pub status: MasterclassStatus,
     pub cancel_reason: Option<String>,
     pub sequence: u32,

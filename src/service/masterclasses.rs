@@ -198,7 +198,10 @@ impl Service {
         let server = settings::guild(&mut tx, caller.guild_id).await?;
         ensure_can_host(&server, caller)?;
         StartTime::new(new.start.get(), now)?; // The preview may have sat there past the start.
-        let mc = masterclasses::insert(&mut tx, caller.guild_id, caller.user_id, &new, now).await?;
+        let offsets = &server.reminder_offsets;
+        let mc =
+            masterclasses::insert(&mut tx, caller.guild_id, caller.user_id, &new, offsets, now)
+                .await?;
         let event = activity::record(
             &mut tx,
             Some(mc.guild_id),
@@ -260,7 +263,8 @@ impl Service {
             return Err(UserError::OwnMasterclass.into());
         }
         mc.ensure_open(now)?;
-        if let Some(existing) = participants::get(&mut tx, mc.id, caller.user_id).await? {
+        let (before, mine) = participants::seat_view(&mut tx, mc.id, caller.user_id).await?;
+        if let Some(existing) = mine {
             return Err(match existing.status {
                 ParticipantStatus::Attending => UserError::AlreadyAttending,
                 ParticipantStatus::Waitlisted => UserError::AlreadyWaitlisted {
@@ -270,7 +274,6 @@ impl Service {
             }
             .into());
         }
-        let before = participants::counts(&mut tx, mc.id).await?;
         let status = if before.attending < mc.capacity {
             ParticipantStatus::Attending
         } else {
@@ -321,10 +324,13 @@ impl Service {
             now,
         );
         if status == ParticipantStatus::Attending {
-            let offsets = settings::guild(&mut tx, mc.guild_id)
-                .await?
-                .reminder_offsets;
-            notices.schedule_reminders(&mc, caller.user_id, seat.arrival, &offsets, now);
+            notices.schedule_reminders(
+                &mc,
+                caller.user_id,
+                seat.arrival,
+                &mc.reminder_offsets,
+                now,
+            );
         }
         notices.write(&mut tx, now).await?;
         tx.commit().await?;
@@ -739,7 +745,6 @@ async fn promote(
     if promoted.is_empty() {
         return Ok(Vec::new());
     }
-    let offsets = settings::guild(tx, mc.guild_id).await?.reminder_offsets;
     for member in &promoted {
         notices.tell_member(
             event,
@@ -749,7 +754,13 @@ async fn promote(
             json!({}),
             now,
         );
-        notices.schedule_reminders(mc, member.user_id, member.arrival, &offsets, now);
+        notices.schedule_reminders(
+            mc,
+            member.user_id,
+            member.arrival,
+            &mc.reminder_offsets,
+            now,
+        );
     }
     Ok(promoted.into_iter().map(|p| p.user_id).collect())
 }

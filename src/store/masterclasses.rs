@@ -3,7 +3,7 @@
 use super::{db_id, db_time, from_db_id, from_db_time};
 use crate::domain::{
     ChannelId, GuildId, Location, Masterclass, MasterclassId, MasterclassStatus, NewMasterclass,
-    UserId,
+    ReminderOffsets, UserId,
 };
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, SqliteConnection};
@@ -20,6 +20,7 @@ struct Row {
     capacity: i64,
     location: Option<String>,
     time_zone: String,
+    reminder_offsets: String,
     status: String,
     cancel_reason: Option<String>,
     sequence: i64,
@@ -42,6 +43,10 @@ impl From<Row> for Masterclass {
             capacity: row.capacity as u32,
             location: row.location.as_deref().and_then(Location::from_stored),
             time_zone: row.time_zone,
+            reminder_offsets: serde_json::from_str(&row.reminder_offsets)
+                .ok()
+                .and_then(|minutes| ReminderOffsets::new(minutes).ok())
+                .unwrap_or_default(),
             status: if row.status == "cancelled" {
                 MasterclassStatus::Cancelled
             } else {
@@ -61,7 +66,7 @@ impl From<Row> for Masterclass {
 
 const COLUMNS: &str =
     "id, guild_id, host_id, title, description, starts_at, duration_minutes, capacity,
-    location, time_zone, status, cancel_reason, sequence, announcement_channel_id,
+    location, time_zone, reminder_offsets, status, cancel_reason, sequence, announcement_channel_id,
     announcement_message_id, thread_id, event_id";
 
 pub async fn insert(
@@ -69,12 +74,13 @@ pub async fn insert(
     guild: GuildId,
     host: UserId,
     new: &NewMasterclass,
+    offsets: &ReminderOffsets,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Masterclass> {
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO masterclasses (guild_id, host_id, title, description, starts_at, duration_minutes,
-             capacity, location, time_zone, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?) RETURNING {COLUMNS}"
+             capacity, location, time_zone, reminder_offsets, status, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?) RETURNING {COLUMNS}"
     ))
     .bind(db_id(guild.0))
     .bind(db_id(host.0))
@@ -85,6 +91,7 @@ pub async fn insert(
     .bind(i64::from(new.capacity.get()))
     .bind(new.location.as_ref().map(Location::to_stored))
     .bind(new.time_zone.name())
+    .bind(serde_json::to_string(offsets.minutes()).expect("numbers"))
     .bind(db_time(now))
     .fetch_one(conn)
     .await?;

@@ -88,6 +88,39 @@ pub async fn counts(conn: &mut SqliteConnection, mc: MasterclassId) -> sqlx::Res
     })
 }
 
+/// The seat counts and, if signed up, the member's own sign-up: one read for a join.
+pub async fn seat_view(
+    conn: &mut SqliteConnection,
+    mc: MasterclassId,
+    user: UserId,
+) -> sqlx::Result<(Counts, Option<Participant>)> {
+    let (attending, waitlisted, status, arrival, is_guest): (i64, i64, Option<String>, Option<i64>, Option<bool>) =
+        sqlx::query_as(
+            "SELECT COALESCE(SUM(status = 'attending'), 0), COALESCE(SUM(status = 'waitlisted'), 0),
+                    MAX(CASE WHEN user_id = ?2 THEN status END), MAX(CASE WHEN user_id = ?2 THEN arrival END),
+                    MAX(CASE WHEN user_id = ?2 THEN is_guest END)
+             FROM participants WHERE masterclass_id = ?1",
+        )
+        .bind(mc.0)
+        .bind(db_id(user.0))
+        .fetch_one(conn)
+        .await?;
+    let counts = Counts {
+        attending: attending as u32,
+        waitlisted: waitlisted as u32,
+    };
+    let mine = match (status, arrival) {
+        (Some(status), Some(arrival)) => Some(Participant::from(Row {
+            user_id: db_id(user.0),
+            status,
+            arrival,
+            is_guest: is_guest.unwrap_or(false),
+        })),
+        _ => None,
+    };
+    Ok((counts, mine))
+}
+
 /// Adds a member at the end of the arrival order.
 pub async fn insert(
     conn: &mut SqliteConnection,
