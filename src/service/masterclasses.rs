@@ -6,7 +6,7 @@ use crate::domain::{
     Title, UserError, UserId,
 };
 use crate::store::participants::Participant;
-use crate::store::{activity, masterclasses, participants, settings, Tx};
+use crate::store::{activity, masterclasses, participants, settings};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -193,17 +193,27 @@ impl Service {
         new: NewMasterclass,
         now: DateTime<Utc>,
     ) -> Result<Hosted> {
-        let mut tx = self.db().begin().await?;
-        let mut notices = Notices::default();
-        let server = settings::guild(&mut tx, caller.guild_id).await?;
-        ensure_can_host(&server, caller)?;
-        StartTime::new(new.start.get(), now)?; // The preview may have sat there past the start.
-        let offsets = &server.reminder_offsets;
-        let mc =
-            masterclasses::insert(&mut tx, caller.guild_id, caller.user_id, &new, offsets, now)
-                .await?;
-        let event = activity::record(
-            &mut tx,
+        let caller = caller.clone();
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    let caller = &caller;
+                    let mut notices = Notices::default();
+                    let server = settings::guild(conn, caller.guild_id).await?;
+                    ensure_can_host(&server, caller)?;
+                    StartTime::new(new.start.get(), now)?; // The preview may have sat there past the start.
+                    let offsets = &server.reminder_offsets;
+                    let mc = masterclasses::insert(
+                        conn,
+                        caller.guild_id,
+                        caller.user_id,
+                        &new,
+                        offsets,
+                        now,
+                    )
+                    .await?;
+                    let event = activity::record(
+            conn,
             Some(mc.guild_id),
             Some(mc.id),
             caller.user_id,
@@ -212,41 +222,51 @@ impl Service {
             now,
         )
         .await?;
-        let (mut attending, mut waitlisted) = (Vec::new(), Vec::new());
-        for &guest in new.guests.ids() {
-            let status = if attending.len() < mc.capacity as usize {
-                ParticipantStatus::Attending
-            } else {
-                ParticipantStatus::Waitlisted
-            };
-            let seat = participants::insert(&mut tx, mc.id, guest, status, true, now).await?;
-            let payload = match status {
-                ParticipantStatus::Attending => {
-                    attending.push(guest);
-                    notices.schedule_reminders(
-                        &mc,
-                        guest,
-                        seat.arrival,
-                        &server.reminder_offsets,
-                        now,
-                    );
-                    json!({ "status": "attending" })
-                }
-                ParticipantStatus::Waitlisted => {
-                    waitlisted.push(guest);
-                    json!({ "status": "waitlisted", "position": waitlisted.len() })
-                }
-            };
-            notices.tell_member(event, &mc, guest, NoticeKind::GuestAdded, payload, now);
-        }
-        notices.schedule_thread_messages(&mc, &server.reminder_offsets, now);
-        notices.write(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(Hosted {
-            masterclass: mc,
-            attending,
-            waitlisted,
-        })
+                    let (mut attending, mut waitlisted) = (Vec::new(), Vec::new());
+                    for &guest in new.guests.ids() {
+                        let status = if attending.len() < mc.capacity as usize {
+                            ParticipantStatus::Attending
+                        } else {
+                            ParticipantStatus::Waitlisted
+                        };
+                        let seat =
+                            participants::insert(conn, mc.id, guest, status, true, now).await?;
+                        let payload = match status {
+                            ParticipantStatus::Attending => {
+                                attending.push(guest);
+                                notices.schedule_reminders(
+                                    &mc,
+                                    guest,
+                                    seat.arrival,
+                                    &server.reminder_offsets,
+                                    now,
+                                );
+                                json!({ "status": "attending" })
+                            }
+                            ParticipantStatus::Waitlisted => {
+                                waitlisted.push(guest);
+                                json!({ "status": "waitlisted", "position": waitlisted.len() })
+                            }
+                        };
+                        notices.tell_member(
+                            event,
+                            &mc,
+                            guest,
+                            NoticeKind::GuestAdded,
+                            payload,
+                            now,
+                        );
+                    }
+                    notices.schedule_thread_messages(&mc, &server.reminder_offsets, now);
+                    notices.write(conn, now).await?;
+                    Ok(Hosted {
+                        masterclass: mc,
+                        attending,
+                        waitlisted,
+                    })
+                })
+            })
+            .await
     }
 
     /// Takes a seat, or a place at the end of the waitlist. The transaction decides.
@@ -256,19 +276,21 @@ impl Service {
         id: MasterclassId,
         now: DateTime<Utc>,
     ) -> Result<JoinOutcome> {
-        let mut tx = self.db().begin().await?;
+        let caller = caller.clone();
+        self.db().write(move |conn| Box::pin(async move {
+            let caller = &caller;
         let mut notices = Notices::default();
-        let mc = find(&mut tx, caller, id).await?;
+        let mc = find(conn, caller, id).await?;
         if mc.host_id == caller.user_id {
             return Err(UserError::OwnMasterclass.into());
         }
         mc.ensure_open(now)?;
-        let (before, mine) = participants::seat_view(&mut tx, mc.id, caller.user_id).await?;
+        let (before, mine) = participants::seat_view(conn, mc.id, caller.user_id).await?;
         if let Some(existing) = mine {
             return Err(match existing.status {
                 ParticipantStatus::Attending => UserError::AlreadyAttending,
                 ParticipantStatus::Waitlisted => UserError::AlreadyWaitlisted {
-                    position: participants::waitlist_position(&mut tx, mc.id, existing.arrival)
+                    position: participants::waitlist_position(conn, mc.id, existing.arrival)
                         .await?,
                 },
             }
@@ -279,7 +301,7 @@ impl Service {
         } else {
             ParticipantStatus::Waitlisted
         };
-        let seat = participants::insert(&mut tx, mc.id, caller.user_id, status, false, now).await?;
+        let seat = participants::insert(conn, mc.id, caller.user_id, status, false, now).await?;
         let counts = match status {
             ParticipantStatus::Attending => Counts {
                 attending: before.attending + 1,
@@ -300,7 +322,7 @@ impl Service {
             "attending"
         };
         let event = activity::record(
-            &mut tx,
+            conn,
             Some(mc.guild_id),
             Some(mc.id),
             caller.user_id,
@@ -332,14 +354,14 @@ impl Service {
                 now,
             );
         }
-        notices.write(&mut tx, now).await?;
-        tx.commit().await?;
+        notices.write(conn, now).await?;
         Ok(JoinOutcome {
             masterclass: mc,
             status,
             position,
             counts,
         })
+        })).await
     }
 
     /// Gives up a seat or a waitlist place; a freed seat goes to the first waitlisted member.
@@ -349,18 +371,25 @@ impl Service {
         id: MasterclassId,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
-        let mut tx = self.db().begin().await?;
-        let mut notices = Notices::default();
-        let mc = find(&mut tx, caller, id).await?;
-        let seat = participants::get(&mut tx, mc.id, caller.user_id)
-            .await?
-            .ok_or(UserError::NotParticipant)?;
-        mc.ensure_open(now)?;
-        let outcome =
-            drop_participant(&mut tx, &mut notices, mc, seat, caller.user_id, "left", now).await?;
-        notices.write(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let caller = caller.clone();
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    let caller = &caller;
+                    let mut notices = Notices::default();
+                    let mc = find(conn, caller, id).await?;
+                    let seat = participants::get(conn, mc.id, caller.user_id)
+                        .await?
+                        .ok_or(UserError::NotParticipant)?;
+                    mc.ensure_open(now)?;
+                    let outcome =
+                        drop_participant(conn, &mut notices, mc, seat, caller.user_id, "left", now)
+                            .await?;
+                    notices.write(conn, now).await?;
+                    Ok(outcome)
+                })
+            })
+            .await
     }
 
     /// The host (or an admin) takes a member off the masterclass; the member is told.
@@ -371,45 +400,51 @@ impl Service {
         member: UserId,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
-        let mut tx = self.db().begin().await?;
-        let mut notices = Notices::default();
-        let mc = find(&mut tx, caller, id).await?;
-        ensure_host_or_admin(&mc, caller)?;
-        let seat = participants::get(&mut tx, mc.id, member)
-            .await?
-            .ok_or(UserError::MemberNotParticipant)?;
-        mc.ensure_open(now)?;
-        let outcome = drop_participant(
-            &mut tx,
-            &mut notices,
-            mc,
-            seat,
-            caller.user_id,
-            "removed",
-            now,
-        )
-        .await?;
-        let event = activity::record(
-            &mut tx,
-            Some(outcome.masterclass.guild_id),
-            Some(outcome.masterclass.id),
-            caller.user_id,
-            "removed_notice",
-            json!({ "member": member }),
-            now,
-        )
-        .await?;
-        notices.tell_member(
-            event,
-            &outcome.masterclass,
-            member,
-            NoticeKind::Removed,
-            json!({}),
-            now,
-        );
-        notices.write(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let caller = caller.clone();
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    let caller = &caller;
+                    let mut notices = Notices::default();
+                    let mc = find(conn, caller, id).await?;
+                    ensure_host_or_admin(&mc, caller)?;
+                    let seat = participants::get(conn, mc.id, member)
+                        .await?
+                        .ok_or(UserError::MemberNotParticipant)?;
+                    mc.ensure_open(now)?;
+                    let outcome = drop_participant(
+                        conn,
+                        &mut notices,
+                        mc,
+                        seat,
+                        caller.user_id,
+                        "removed",
+                        now,
+                    )
+                    .await?;
+                    let event = activity::record(
+                        conn,
+                        Some(outcome.masterclass.guild_id),
+                        Some(outcome.masterclass.id),
+                        caller.user_id,
+                        "removed_notice",
+                        json!({ "member": member }),
+                        now,
+                    )
+                    .await?;
+                    notices.tell_member(
+                        event,
+                        &outcome.masterclass,
+                        member,
+                        NoticeKind::Removed,
+                        json!({}),
+                        now,
+                    );
+                    notices.write(conn, now).await?;
+                    Ok(outcome)
+                })
+            })
+            .await
     }
 
     /// The checks of [`Service::cancel`] without the change: for a confirmation step.
@@ -436,42 +471,48 @@ impl Service {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<Participants> {
-        let mut tx = self.db().begin().await?;
-        let mut notices = Notices::default();
-        let mut mc = find(&mut tx, caller, id).await?;
-        ensure_host_or_admin(&mc, caller)?;
-        mc.ensure_open(now)?;
-        let reason = CancelReason::parse(reason)?;
-        masterclasses::cancel(&mut tx, mc.id, reason.as_str(), now).await?;
-        notices::void_future(&mut tx, &mc, now).await?;
-        mc = find(&mut tx, caller, id).await?;
-        let event = activity::record(
-            &mut tx,
-            Some(mc.guild_id),
-            Some(mc.id),
-            caller.user_id,
-            "cancelled",
-            json!({ "reason": reason.as_str() }),
-            now,
-        )
-        .await?;
-        let everyone = participants::list(&mut tx, mc.id).await?;
-        let payload = json!({ "reason": reason.as_str() });
-        for member in &everyone {
-            notices.tell_member(
-                event,
-                &mc,
-                member.user_id,
-                NoticeKind::Cancelled,
-                payload.clone(),
-                now,
-            );
-        }
-        let key = format!("cancelled:{}:thread", mc.id);
-        notices.tell_thread(&mc, NoticeKind::Cancelled, payload, now, key);
-        notices.write(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(split(mc, everyone))
+        let (caller, reason) = (caller.clone(), reason.to_owned());
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    let caller = &caller;
+                    let mut notices = Notices::default();
+                    let mut mc = find(conn, caller, id).await?;
+                    ensure_host_or_admin(&mc, caller)?;
+                    mc.ensure_open(now)?;
+                    let reason = CancelReason::parse(&reason)?;
+                    masterclasses::cancel(conn, mc.id, reason.as_str(), now).await?;
+                    notices::void_future(conn, &mc, now).await?;
+                    mc = find(conn, caller, id).await?;
+                    let event = activity::record(
+                        conn,
+                        Some(mc.guild_id),
+                        Some(mc.id),
+                        caller.user_id,
+                        "cancelled",
+                        json!({ "reason": reason.as_str() }),
+                        now,
+                    )
+                    .await?;
+                    let everyone = participants::list(conn, mc.id).await?;
+                    let payload = json!({ "reason": reason.as_str() });
+                    for member in &everyone {
+                        notices.tell_member(
+                            event,
+                            &mc,
+                            member.user_id,
+                            NoticeKind::Cancelled,
+                            payload.clone(),
+                            now,
+                        );
+                    }
+                    let key = format!("cancelled:{}:thread", mc.id);
+                    notices.tell_thread(&mc, NoticeKind::Cancelled, payload, now, key);
+                    notices.write(conn, now).await?;
+                    Ok(split(mc, everyone))
+                })
+            })
+            .await
     }
 
     /// Changes title, description, location or capacity. Never the time.
@@ -492,81 +533,87 @@ impl Service {
         {
             return Err(UserError::NothingToChange.into());
         }
-        let mut tx = self.db().begin().await?;
-        let mut notices = Notices::default();
-        let mut mc = find(&mut tx, caller, id).await?;
-        ensure_host_or_admin(&mc, caller)?;
-        mc.ensure_open(now)?;
-        let before = mc.clone();
-        if let Some(title) = &edit.title {
-            mc.title = Title::parse(title)?.into_inner();
-        }
-        if let Some(description) = &edit.description {
-            mc.description = Description::parse(description)?.into_inner();
-        }
-        if let Some(location) = edit.location {
-            mc.location = Some(location);
-        }
-        let counts = participants::counts(&mut tx, mc.id).await?;
-        if let Some(capacity) = edit.capacity {
-            let capacity = Capacity::new(capacity)?.get();
-            if capacity < counts.attending {
-                return Err(UserError::CapacityBelowAttendees {
-                    attending: counts.attending,
-                }
-                .into());
-            }
-            mc.capacity = capacity;
-        }
-        masterclasses::update_details(&mut tx, &mc).await?;
-        let changed: Vec<&str> = [
-            ("title", before.title != mc.title),
-            ("description", before.description != mc.description),
-            ("location", before.location != mc.location),
-            ("capacity", before.capacity != mc.capacity),
-        ]
-        .into_iter()
-        .filter_map(|(field, changed)| changed.then_some(field))
-        .collect();
-        let event = activity::record(
-            &mut tx,
-            Some(mc.guild_id),
-            Some(mc.id),
-            caller.user_id,
-            "edited",
-            json!({ "changed": changed }),
-            now,
-        )
-        .await?;
-        if changed
-            .iter()
-            .any(|field| matches!(*field, "title" | "location"))
-        {
-            for member in participants::list(&mut tx, mc.id).await? {
-                if member.status == ParticipantStatus::Attending {
-                    let payload = json!({ "changed": changed });
-                    notices.tell_member(
-                        event,
-                        &mc,
-                        member.user_id,
-                        NoticeKind::DetailsChanged,
-                        payload,
+        let caller = caller.clone();
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    let caller = &caller;
+                    let mut notices = Notices::default();
+                    let mut mc = find(conn, caller, id).await?;
+                    ensure_host_or_admin(&mc, caller)?;
+                    mc.ensure_open(now)?;
+                    let before = mc.clone();
+                    if let Some(title) = &edit.title {
+                        mc.title = Title::parse(title)?.into_inner();
+                    }
+                    if let Some(description) = &edit.description {
+                        mc.description = Description::parse(description)?.into_inner();
+                    }
+                    if let Some(location) = edit.location {
+                        mc.location = Some(location);
+                    }
+                    let counts = participants::counts(conn, mc.id).await?;
+                    if let Some(capacity) = edit.capacity {
+                        let capacity = Capacity::new(capacity)?.get();
+                        if capacity < counts.attending {
+                            return Err(UserError::CapacityBelowAttendees {
+                                attending: counts.attending,
+                            }
+                            .into());
+                        }
+                        mc.capacity = capacity;
+                    }
+                    masterclasses::update_details(conn, &mc).await?;
+                    let changed: Vec<&str> = [
+                        ("title", before.title != mc.title),
+                        ("description", before.description != mc.description),
+                        ("location", before.location != mc.location),
+                        ("capacity", before.capacity != mc.capacity),
+                    ]
+                    .into_iter()
+                    .filter_map(|(field, changed)| changed.then_some(field))
+                    .collect();
+                    let event = activity::record(
+                        conn,
+                        Some(mc.guild_id),
+                        Some(mc.id),
+                        caller.user_id,
+                        "edited",
+                        json!({ "changed": changed }),
                         now,
-                    );
-                }
-            }
-        }
-        let free = mc.capacity.saturating_sub(counts.attending);
-        let promoted = promote(&mut tx, &mut notices, &mc, free, event, now).await?;
-        let counts = participants::counts(&mut tx, mc.id).await?;
-        let mc = find(&mut tx, caller, id).await?;
-        notices.write(&mut tx, now).await?;
-        tx.commit().await?;
-        Ok(EditOutcome {
-            masterclass: mc,
-            promoted,
-            counts,
-        })
+                    )
+                    .await?;
+                    if changed
+                        .iter()
+                        .any(|field| matches!(*field, "title" | "location"))
+                    {
+                        for member in participants::list(conn, mc.id).await? {
+                            if member.status == ParticipantStatus::Attending {
+                                let payload = json!({ "changed": changed });
+                                notices.tell_member(
+                                    event,
+                                    &mc,
+                                    member.user_id,
+                                    NoticeKind::DetailsChanged,
+                                    payload,
+                                    now,
+                                );
+                            }
+                        }
+                    }
+                    let free = mc.capacity.saturating_sub(counts.attending);
+                    let promoted = promote(conn, &mut notices, &mc, free, event, now).await?;
+                    let counts = participants::counts(conn, mc.id).await?;
+                    let mc = find(conn, caller, id).await?;
+                    notices.write(conn, now).await?;
+                    Ok(EditOutcome {
+                        masterclass: mc,
+                        promoted,
+                        counts,
+                    })
+                })
+            })
+            .await
     }
 
     /// A masterclass of the caller's server.
@@ -672,10 +719,14 @@ impl Service {
         id: MasterclassId,
         ids: masterclasses::DiscordIds,
     ) -> Result<()> {
-        let mut tx = self.db().begin().await?;
-        masterclasses::set_discord_ids(&mut tx, id, ids).await?;
-        tx.commit().await?;
-        Ok(())
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    masterclasses::set_discord_ids(conn, id, ids).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 }
 
@@ -692,7 +743,7 @@ fn split(masterclass: Masterclass, everyone: Vec<Participant>) -> Participants {
 
 /// Removes a sign-up, voids its reminders, and hands a freed seat to the first in line.
 async fn drop_participant(
-    tx: &mut Tx,
+    conn: &mut SqliteConnection,
     notices: &mut Notices,
     mc: Masterclass,
     seat: Participant,
@@ -700,10 +751,10 @@ async fn drop_participant(
     action: &str,
     now: DateTime<Utc>,
 ) -> Result<LeaveOutcome> {
-    participants::delete(tx, mc.id, seat.user_id).await?;
-    crate::store::outbox::void_for_member(tx, mc.id, seat.user_id, FUTURE_KINDS, now).await?;
+    participants::delete(conn, mc.id, seat.user_id).await?;
+    crate::store::outbox::void_for_member(conn, mc.id, seat.user_id, FUTURE_KINDS, now).await?;
     let event = activity::record(
-        tx,
+        conn,
         Some(mc.guild_id),
         Some(mc.id),
         actor,
@@ -713,14 +764,14 @@ async fn drop_participant(
     )
     .await?;
     let promoted = if seat.status == ParticipantStatus::Attending {
-        promote(tx, notices, &mc, 1, event, now)
+        promote(conn, notices, &mc, 1, event, now)
             .await?
             .first()
             .copied()
     } else {
         None
     };
-    let counts = participants::counts(tx, mc.id).await?;
+    let counts = participants::counts(conn, mc.id).await?;
     Ok(LeaveOutcome {
         masterclass: mc,
         left: seat.user_id,
@@ -731,7 +782,7 @@ async fn drop_participant(
 
 /// Moves up to `seats` waitlisted members to attending, tells them, and schedules their reminders.
 async fn promote(
-    tx: &mut Tx,
+    conn: &mut SqliteConnection,
     notices: &mut Notices,
     mc: &Masterclass,
     seats: u32,
@@ -741,7 +792,7 @@ async fn promote(
     if seats == 0 {
         return Ok(Vec::new());
     }
-    let promoted = participants::promote(tx, mc.id, seats).await?;
+    let promoted = participants::promote(conn, mc.id, seats).await?;
     if promoted.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,4 +1,4 @@
-use super::{Result, Service};
+use super::{Error, Result, Service};
 use crate::domain::{
     hash_code, Caller, Capacity, Channel, ChannelId, EmailAddress, GuildId, GuildSettings,
     MemberSettings, NoticeKind, ReminderOffsets, RoleId, SupportText, TimeZone, UserError, UserId,
@@ -39,8 +39,10 @@ impl Service {
         if !caller.is_admin {
             return Err(UserError::NotAdmin.into());
         }
-        let mut tx = self.db().begin().await?;
-        let mut s = settings::guild(&mut tx, caller.guild_id).await?;
+        let caller = caller.clone();
+        self.db().write(move |conn| Box::pin(async move {
+            let caller = &caller;
+        let mut s = settings::guild(conn, caller.guild_id).await?;
         if let Some(enabled) = change.enabled {
             s.enabled = enabled;
         }
@@ -65,9 +67,9 @@ impl Service {
         if let Some(public) = change.public_threads {
             s.public_threads = public;
         }
-        settings::save_guild(&mut tx, &s, now).await?;
+        settings::save_guild(conn, &s, now).await?;
         activity::record(
-            &mut tx,
+            conn,
             Some(caller.guild_id),
             None,
             caller.user_id,
@@ -76,8 +78,8 @@ impl Service {
             now,
         )
         .await?;
-        tx.commit().await?;
         Ok(s)
+        })).await
     }
 
     pub async fn member_settings(&self, user: UserId) -> Result<MemberSettings> {
@@ -92,7 +94,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<MemberSettings> {
         let zone = TimeZone::parse(zone)?;
-        self.update_member(user, now, |m| m.time_zone = Some(zone))
+        self.update_member(user, now, move |m| m.time_zone = Some(zone))
             .await
     }
 
@@ -107,7 +109,7 @@ impl Service {
         if dm.is_none() && email.is_none() {
             return Err(UserError::NothingToChange.into());
         }
-        self.update_member(user, now, |m| {
+        self.update_member(user, now, move |m| {
             m.dm_enabled = dm.unwrap_or(m.dm_enabled);
             m.email_enabled = email.unwrap_or(m.email_enabled);
         })
@@ -118,14 +120,18 @@ impl Service {
         &self,
         user: UserId,
         now: DateTime<Utc>,
-        change: impl FnOnce(&mut MemberSettings),
+        change: impl FnOnce(&mut MemberSettings) + Send + 'static,
     ) -> Result<MemberSettings> {
-        let mut tx = self.db().begin().await?;
-        let mut member = settings::member(&mut tx, user).await?;
-        change(&mut member);
-        settings::save_member(&mut tx, &member, now).await?;
-        tx.commit().await?;
-        Ok(member)
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    let mut member = settings::member(conn, user).await?;
+                    change(&mut member);
+                    settings::save_member(conn, &member, now).await?;
+                    Ok(member)
+                })
+            })
+            .await
     }
 
     /// Sets a pending address and sends it a 6-digit code (through the outbox).
@@ -138,53 +144,57 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let address = EmailAddress::parse(address)?;
-        let mut tx = self.db().begin().await?;
-        let recent = activity::count_since(
-            &mut tx,
-            user,
-            "email_code_sent",
-            now - chrono::Duration::hours(1),
-        )
-        .await?;
-        if recent >= MAX_CODES_PER_HOUR {
-            return Err(UserError::TooManyCodes.into());
-        }
-        let mut member = settings::member(&mut tx, user).await?;
-        member.pending_email = Some(address.clone());
-        settings::save_member(&mut tx, &member, now).await?;
-        let code = VerificationCode::generate();
-        let expires_at = now + chrono::Duration::minutes(CODE_LIFETIME_MINUTES);
-        settings::set_pending_code(
-            &mut tx,
-            user,
-            Some(&hash_code(user, code.as_str())),
-            Some(expires_at),
-            0,
-        )
-        .await?;
-        let event = activity::record(
-            &mut tx,
-            Some(guild),
-            None,
-            user,
-            "email_code_sent",
-            json!({}),
-            now,
-        )
-        .await?;
-        let notice = NewNotice {
-            guild_id: guild,
-            masterclass_id: None,
-            recipient_id: Some(user),
-            channel: Channel::Email,
-            kind: NoticeKind::VerificationCode,
-            payload: json!({ "email": address.as_str(), "code": code.as_str() }),
-            due_at: now,
-            dedupe_key: format!("{event}:verification_code"),
-        };
-        outbox::enqueue_all(&mut tx, &[notice], now).await?;
-        tx.commit().await?;
-        Ok(())
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    let recent = activity::count_since(
+                        conn,
+                        user,
+                        "email_code_sent",
+                        now - chrono::Duration::hours(1),
+                    )
+                    .await?;
+                    if recent >= MAX_CODES_PER_HOUR {
+                        return Err(UserError::TooManyCodes.into());
+                    }
+                    let mut member = settings::member(conn, user).await?;
+                    member.pending_email = Some(address.clone());
+                    settings::save_member(conn, &member, now).await?;
+                    let code = VerificationCode::generate();
+                    let expires_at = now + chrono::Duration::minutes(CODE_LIFETIME_MINUTES);
+                    settings::set_pending_code(
+                        conn,
+                        user,
+                        Some(&hash_code(user, code.as_str())),
+                        Some(expires_at),
+                        0,
+                    )
+                    .await?;
+                    let event = activity::record(
+                        conn,
+                        Some(guild),
+                        None,
+                        user,
+                        "email_code_sent",
+                        json!({}),
+                        now,
+                    )
+                    .await?;
+                    let notice = NewNotice {
+                        guild_id: guild,
+                        masterclass_id: None,
+                        recipient_id: Some(user),
+                        channel: Channel::Email,
+                        kind: NoticeKind::VerificationCode,
+                        payload: json!({ "email": address.as_str(), "code": code.as_str() }),
+                        due_at: now,
+                        dedupe_key: format!("{event}:verification_code"),
+                    };
+                    outbox::enqueue_all(conn, &[notice], now).await?;
+                    Ok(())
+                })
+            })
+            .await
     }
 
     /// Checks a code: on success the pending address becomes the verified one.
@@ -195,42 +205,56 @@ impl Service {
         code: &str,
         now: DateTime<Utc>,
     ) -> Result<MemberSettings> {
-        let mut tx = self.db().begin().await?;
-        let mut member = settings::member(&mut tx, user).await?;
-        let pending = settings::pending_code(&mut tx, user).await?;
-        let (Some(address), Some(pending)) = (member.pending_email.clone(), pending) else {
-            return Err(UserError::NoPendingEmail.into());
-        };
-        let Some(hash) = pending.code_hash.as_deref() else {
-            return Err(UserError::NoPendingEmail.into());
-        };
-        if pending.code_failures >= i64::from(MAX_CODE_FAILURES) {
-            return Err(UserError::TooManyWrongCodes.into());
-        }
-        if pending.expires_at().is_none_or(|at| at <= now) {
-            return Err(UserError::CodeExpired.into());
-        }
-        if hash_code(user, code) != hash {
-            let failures = pending.code_failures + 1;
-            settings::set_pending_code(&mut tx, user, Some(hash), pending.expires_at(), failures)
-                .await?;
-            tx.commit().await?;
-            let remaining = i64::from(MAX_CODE_FAILURES) - failures;
-            return Err(if remaining > 0 {
-                UserError::WrongCode {
-                    remaining: remaining as u32,
-                }
-            } else {
-                UserError::TooManyWrongCodes
-            }
-            .into());
-        }
-        member.email = Some(address);
-        member.pending_email = None;
-        settings::save_member(&mut tx, &member, now).await?;
-        settings::set_pending_code(&mut tx, user, None, None, 0).await?;
-        activity::record(&mut tx, None, None, user, "email_verified", json!({}), now).await?;
-        tx.commit().await?;
-        Ok(member)
+        let code = code.to_owned();
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move {
+                    let code = code.as_str();
+                    let mut member = settings::member(conn, user).await?;
+                    let pending = settings::pending_code(conn, user).await?;
+                    let (Some(address), Some(pending)) = (member.pending_email.clone(), pending)
+                    else {
+                        return Err(Error::User(UserError::NoPendingEmail));
+                    };
+                    let Some(hash) = pending.code_hash.as_deref() else {
+                        return Err(Error::User(UserError::NoPendingEmail));
+                    };
+                    if pending.code_failures >= i64::from(MAX_CODE_FAILURES) {
+                        return Err(Error::User(UserError::TooManyWrongCodes));
+                    }
+                    if pending.expires_at().is_none_or(|at| at <= now) {
+                        return Err(Error::User(UserError::CodeExpired));
+                    }
+                    if hash_code(user, code) != hash {
+                        let failures = pending.code_failures + 1;
+                        settings::set_pending_code(
+                            conn,
+                            user,
+                            Some(hash),
+                            pending.expires_at(),
+                            failures,
+                        )
+                        .await?;
+                        let remaining = i64::from(MAX_CODE_FAILURES) - failures;
+                        // The failed try is kept (committed): the refusal travels as a value.
+                        return Ok(Err(if remaining > 0 {
+                            UserError::WrongCode {
+                                remaining: remaining as u32,
+                            }
+                        } else {
+                            UserError::TooManyWrongCodes
+                        }));
+                    }
+                    member.email = Some(address);
+                    member.pending_email = None;
+                    settings::save_member(conn, &member, now).await?;
+                    settings::set_pending_code(conn, user, None, None, 0).await?;
+                    activity::record(conn, None, None, user, "email_verified", json!({}), now)
+                        .await?;
+                    Ok(Ok(member))
+                })
+            })
+            .await?
+            .map_err(Into::into)
     }
 }
