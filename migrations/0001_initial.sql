@@ -84,6 +84,7 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_pending ON outbox (due_at) WHERE delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL;
 CREATE INDEX outbox_by_masterclass ON outbox (masterclass_id, recipient_id);
+CREATE INDEX outbox_undelivered_by_guild ON outbox (guild_id, id) WHERE delivered_at IS NULL AND voided_at IS NULL;
 
 CREATE TABLE activity (
     id             INTEGER PRIMARY KEY, -- rows are never deleted, so rowids never repeat

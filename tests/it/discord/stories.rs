@@ -407,3 +407,123 @@ async fn buttons_keep_working_after_a_restart() {
         )
         .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_find_masterclasses_their_sessions_and_calendar_files() {
+    let bot = spawn_bot().await;
+    bot.admin_setup().await;
+    let hosted = bot.host("Findable", 5, &[GUEST_A]).await;
+
+    // /masterclass list: a line per masterclass and a Join button for each.
+    let h = bot.command(MENTEE, "list", json!([])).await;
+    let list = h.callback(T).await;
+    assert!(list.body["data"]["embeds"][0]["description"]
+        .as_str()
+        .unwrap()
+        .contains("**Findable**"));
+    let button = &list.body["data"]["components"][0]["components"][0];
+    assert_eq!(
+        button["custom_id"],
+        format!("mc:join:{}", hosted.masterclass)
+    );
+    assert_eq!(button["label"], "Join: Findable");
+
+    // The context menu on the mentor shows theirs; on someone else, none.
+    let menu = bot
+        .fake
+        .interact(
+            bot.fake
+                .user_context_menu(GENERAL, MENTEE, "Masterclasses", MENTOR),
+        )
+        .await;
+    assert!(
+        menu.callback(T).await.body["data"]["embeds"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Findable")
+    );
+    let menu = bot
+        .fake
+        .interact(
+            bot.fake
+                .user_context_menu(GENERAL, MENTEE, "Masterclasses", GUEST_B),
+        )
+        .await;
+    assert_eq!(
+        bot.reply_text(&menu).await,
+        format!("No upcoming masterclasses by <@{GUEST_B}>.")
+    );
+
+    // The guest's own sessions, and a calendar file with the masterclass in it.
+    let h = bot.command(GUEST_A, "sessions", json!([])).await;
+    let sessions = h.callback(T).await;
+    let text = sessions.body["data"]["embeds"][0]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        text.contains("Findable") && text.contains("*attending*"),
+        "{text}"
+    );
+    let h = bot.command(GUEST_A, "calendar", json!([])).await;
+    let file = h.callback(T).await;
+    let ics = String::from_utf8(file.files[0].data.to_vec()).unwrap();
+    assert_eq!(file.files[0].filename.as_deref(), Some("masterclasses.ics"));
+    assert!(
+        ics.contains("BEGIN:VEVENT")
+            && ics.contains(&format!(
+                "UID:masterclass-{}@masterclass-bot",
+                hosted.masterclass
+            )),
+        "{ics}"
+    );
+    let h = bot.command(MENTEE, "calendar", json!([])).await;
+    assert!(bot.reply_text(&h).await.starts_with("0 upcoming"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_set_their_zone_and_notifications_and_read_help() {
+    let bot = spawn_bot().await;
+    let zone = json!([{"name": "zone", "type": 3, "value": "Europe/Paris"}]);
+    let h = bot
+        .command_in(GENERAL, MENTEE, "settings", "timezone", zone)
+        .await;
+    assert_eq!(
+        bot.reply_text(&h).await,
+        "Your time zone is now Europe/Paris."
+    );
+    let bad = json!([{"name": "zone", "type": 3, "value": "Mars/Olympus"}]);
+    let h = bot
+        .command_in(GENERAL, MENTEE, "settings", "timezone", bad)
+        .await;
+    assert!(bot.reply_text(&h).await.contains("not a time zone I know"));
+    let off = json!([{"name": "dm", "type": 5, "value": false}]);
+    let h = bot
+        .command_in(GENERAL, MENTEE, "settings", "notifications", off)
+        .await;
+    assert_eq!(bot.reply_text(&h).await, "DMs are off, emails are on.");
+    let h = bot
+        .command_in(
+            GENERAL,
+            MENTEE,
+            "settings",
+            "email set",
+            json!([{"name": "address", "type": 3, "value": "nope"}]),
+        )
+        .await;
+    assert_eq!(
+        bot.reply_text(&h).await,
+        "“nope” doesn't look like an email address."
+    );
+
+    let support = json!([{"name": "text", "type": 3, "value": "Ask in #help"}]);
+    let h = bot
+        .command_in(GENERAL, ADMIN, "masterclass-admin", "support", support)
+        .await;
+    assert!(bot.reply_text(&h).await.contains("Support: Ask in #help"));
+    let h = bot.command_in(GENERAL, MENTEE, "help", "", json!([])).await;
+    let help = bot.reply_text(&h).await;
+    assert!(
+        help.contains("Masterclasses") && help.ends_with("Ask in #help"),
+        "{help}"
+    );
+}
