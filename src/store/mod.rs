@@ -16,7 +16,7 @@ pub mod settings;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, FutureExt as _};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::path::Path;
@@ -156,8 +156,20 @@ async fn run_batch(
             failed = Some(error.to_string());
             continue;
         }
-        let (keep, answer) = unit(conn).await;
-        answers.push(answer);
+        // A panicking unit (a bug) is undone alone; its caller hears the writer failed.
+        let ran = std::panic::AssertUnwindSafe(unit(conn))
+            .catch_unwind()
+            .await;
+        let keep = match ran {
+            Ok((keep, answer)) => {
+                answers.push(answer);
+                keep
+            }
+            Err(_) => {
+                tracing::error!("a database write panicked; it was rolled back");
+                false
+            }
+        };
         let undone = if keep {
             Ok(())
         } else {

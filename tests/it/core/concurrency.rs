@@ -50,3 +50,36 @@ async fn a_thousand_concurrent_joins_never_exceed_capacity() {
     assert_eq!((list.attending.len(), list.waitlist.len()), (50, 949));
     assert!(list.attending.contains(&first_in_line));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refusals_in_a_group_commit_undo_only_themselves() {
+    let app = spawn_service().await;
+    let mut req = request("Batched");
+    req.capacity = Some("1000".into());
+    let id = app.host(req).await.masterclass.id;
+    // Every member joins twice at once: one join wins, the other is refused, in shared batches.
+    let joins: Vec<_> = (1..=100)
+        .flat_map(|n| [n, n])
+        .map(|n| {
+            let service = app.service.clone();
+            tokio::spawn(async move { service.join(&member(n), id, now()).await.is_ok() })
+        })
+        .collect();
+    let mut accepted = 0;
+    for join in joins {
+        accepted += usize::from(join.await.unwrap());
+    }
+    assert_eq!(accepted, 100);
+    let list = app.service.participants(&member(1), id).await.unwrap();
+    assert_eq!(list.attending.len(), 100);
+    let joined = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|n| n.kind == masterclass_bot::domain::NoticeKind::Joined)
+        .count();
+    assert_eq!(
+        joined, 200,
+        "a DM and an email to the host per accepted join, none for refusals"
+    );
+}
