@@ -190,6 +190,11 @@ impl Mailer {
         })
     }
 
+    /// The bare address emails come from: calendar invitations name it as ORGANIZER.
+    pub fn from_address(&self) -> String {
+        self.inner.from.email.to_string()
+    }
+
     /// Sends one email (or writes it to the outbox).
     pub async fn send(&self, email: &OutgoingEmail) -> Result<(), SendError> {
         let message = self.build_message(email)?;

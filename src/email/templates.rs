@@ -16,26 +16,8 @@ use serde::Serialize;
 use super::ics::IcsMethod;
 use super::mailer::{CalendarAttachment, OutgoingEmail};
 
-/// Why an email is sent; decides its subject and intro.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum NoticeKind {
-    /// To the host: someone joined their masterclass.
-    Joined,
-    /// To a member: their join went through.
-    JoinConfirmed,
-    /// To a member: the host added them.
-    GuestAdded,
-    /// To a member: they moved from the waitlist to a seat.
-    Promoted,
-    Cancelled,
-    Reminder,
-    /// To a member: they no longer attend (removed by the host).
-    Removed,
-    /// Time, place or description changed.
-    DetailsChanged,
-    /// Confirms an email address; no masterclass.
-    VerificationCode,
-}
+/// Emails use the domain's kinds; `Starting` exists only as a thread message and has no email.
+pub use crate::domain::NoticeKind;
 
 impl NoticeKind {
     /// Which calendar object (if any) suits this email: invitations for
@@ -47,7 +29,10 @@ impl NoticeKind {
             | NoticeKind::Promoted
             | NoticeKind::DetailsChanged => Some(IcsMethod::Request),
             NoticeKind::Cancelled | NoticeKind::Removed => Some(IcsMethod::Cancel),
-            NoticeKind::Joined | NoticeKind::Reminder | NoticeKind::VerificationCode => None,
+            NoticeKind::Joined
+            | NoticeKind::Reminder
+            | NoticeKind::Starting
+            | NoticeKind::VerificationCode => None,
         }
     }
 }
@@ -138,6 +123,10 @@ impl RenderedEmail {
 /// Fails on a template bug, a masterclass notice without a masterclass, or a
 /// verification notice without a code.
 pub fn render(notice: &EmailNotice) -> anyhow::Result<RenderedEmail> {
+    anyhow::ensure!(
+        notice.kind != NoticeKind::Starting,
+        "\"starting\" is a thread message, not an email"
+    );
     if notice.kind == NoticeKind::VerificationCode {
         anyhow::ensure!(notice.code.is_some(), "verification email needs a code");
     } else {
