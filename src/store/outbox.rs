@@ -189,18 +189,33 @@ pub async fn claim_due(
     lease: chrono::Duration,
     limit: i64,
 ) -> anyhow::Result<Vec<Notice>> {
+    let every_channel = [Channel::Dm, Channel::Email, Channel::Thread];
+    claim_due_on(conn, &every_channel, now, lease, limit).await
+}
+
+/// [`claim_due`] for some channels only: email and Discord are delivered side by side, so a
+/// slow one never holds up the other.
+pub async fn claim_due_on(
+    conn: &mut SqliteConnection,
+    channels: &[Channel],
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+    limit: i64,
+) -> anyhow::Result<Vec<Notice>> {
     let rows = sqlx::query_as(&format!(
         "UPDATE outbox SET claimed_until = ?1, attempts = attempts + 1
          WHERE id IN (
              SELECT id FROM outbox
              WHERE delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
                AND due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
+               AND channel IN (SELECT value FROM json_each(?4))
              ORDER BY due_at, id LIMIT ?3)
          RETURNING {COLUMNS}"
     ))
     .bind(db_time(now + lease))
     .bind(db_time(now))
     .bind(limit)
+    .bind(channel_list(channels))
     .fetch_all(conn)
     .await?;
     let mut notices = convert(rows)?;
@@ -208,17 +223,81 @@ pub async fn claim_due(
     Ok(notices)
 }
 
+fn channel_list(channels: &[Channel]) -> String {
+    let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+    serde_json::to_string(&names).expect("strings")
+}
+
+/// Claims the other pending rows of the same masterclass, kind, channel and payload that have a
+/// recipient, due or not (`like` itself is claimed already). Thread mentions standing in for refused DMs of one event are claimed
+/// together so they go out as one message.
+pub async fn claim_same_event(
+    conn: &mut SqliteConnection,
+    like: &Notice,
+    now: DateTime<Utc>,
+    lease: chrono::Duration,
+) -> anyhow::Result<Vec<Notice>> {
+    let rows = sqlx::query_as(&format!(
+        "UPDATE outbox SET claimed_until = ?1, attempts = attempts + 1
+         WHERE masterclass_id IS ?3 AND kind = ?4 AND channel = ?5 AND payload = ?6
+           AND recipient_id IS NOT NULL
+           AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
+           AND (claimed_until IS NULL OR claimed_until <= ?2)
+         RETURNING {COLUMNS}"
+    ))
+    .bind(db_time(now + lease))
+    .bind(db_time(now))
+    .bind(like.masterclass_id.map(|m| m.0))
+    .bind(like.kind.as_str())
+    .bind(like.channel.as_str())
+    .bind(like.payload.to_string())
+    .fetch_all(conn)
+    .await?;
+    let mut notices = convert(rows)?;
+    notices.sort_by_key(|n| n.id);
+    Ok(notices)
+}
+
+/// When the next pending row on these channels falls due, if any.
+pub async fn next_due(
+    conn: &mut SqliteConnection,
+    channels: &[Channel],
+) -> sqlx::Result<Option<DateTime<Utc>>> {
+    let due: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(due_at) FROM outbox
+         WHERE delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
+           AND channel IN (SELECT value FROM json_each(?))",
+    )
+    .bind(channel_list(channels))
+    .fetch_one(conn)
+    .await?;
+    Ok(due.map(from_db_time))
+}
+
+/// Frees every claim. Only one worker runs per database, so at start-up any claim was left by a
+/// process that died; its rows are due again at once instead of when the lease runs out.
+pub async fn release_claims(conn: &mut SqliteConnection) -> sqlx::Result<u64> {
+    let result = sqlx::query(
+        "UPDATE outbox SET claimed_until = NULL
+         WHERE claimed_until IS NOT NULL AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL",
+    )
+    .execute(conn)
+    .await?;
+    Ok(result.rows_affected())
+}
+
+/// A verification code is not kept once its row is settled (sent, dropped or given up).
+const SCRUB_CODE: &str =
+    "payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END";
+
 pub async fn mark_delivered(
     conn: &mut SqliteConnection,
     id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    // A verification code is not kept once it has been sent.
-    sqlx::query(
-        "UPDATE outbox SET delivered_at = ?, claimed_until = NULL,
-             payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END
-         WHERE id = ?",
-    )
+    sqlx::query(&format!(
+        "UPDATE outbox SET delivered_at = ?, claimed_until = NULL, {SCRUB_CODE} WHERE id = ?"
+    ))
     .bind(db_time(now))
     .bind(id)
     .execute(conn)
@@ -233,9 +312,9 @@ pub async fn mark_voided(
     why: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET voided_at = ?, last_error = ?, claimed_until = NULL WHERE id = ?",
-    )
+    sqlx::query(&format!(
+        "UPDATE outbox SET voided_at = ?, last_error = ?, claimed_until = NULL, {SCRUB_CODE} WHERE id = ?"
+    ))
     .bind(db_time(now))
     .bind(why)
     .bind(id)
@@ -265,14 +344,49 @@ pub async fn mark_failed(
     error: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
-        "UPDATE outbox SET last_error = ?, failed_at = ?, claimed_until = NULL WHERE id = ?",
-    )
+    sqlx::query(&format!(
+        "UPDATE outbox SET last_error = ?, failed_at = ?, claimed_until = NULL, {SCRUB_CODE} WHERE id = ?"
+    ))
     .bind(error)
     .bind(db_time(now))
     .bind(id)
     .execute(conn)
     .await?;
+    Ok(())
+}
+
+/// Puts a row back without counting the attempt: Discord refused it (rate limit) before doing
+/// anything, which says nothing about the notification.
+pub async fn postpone(
+    conn: &mut SqliteConnection,
+    id: i64,
+    why: &str,
+    next_at: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL,
+             attempts = MAX(attempts - 1, 0)
+         WHERE id = ?",
+    )
+    .bind(why)
+    .bind(db_time(next_at))
+    .bind(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Saves a row's progress, e.g. which attendees a split thread message has already mentioned.
+pub async fn set_payload(
+    conn: &mut SqliteConnection,
+    id: i64,
+    payload: &serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE outbox SET payload = ? WHERE id = ?")
+        .bind(payload.to_string())
+        .bind(id)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
