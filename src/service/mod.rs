@@ -1,9 +1,12 @@
 //! Use cases: one transaction each, the notifications they cause written in the same transaction.
 //! The caller and `now` are arguments; nothing here knows about Discord or email.
 
+mod deliveries;
 mod masterclasses;
 mod notices;
 mod settings;
+
+pub use deliveries::{describe, DeliveryProblem};
 
 pub use masterclasses::{
     EditOutcome, HostRequest, Hosted, JoinOutcome, LeaveOutcome, MasterclassEdit, Participants,

@@ -1,0 +1,532 @@
+//! One notification: is it still relevant, what does it say, and did it get through.
+
+use super::emails::{verification_email, MasterclassEmail};
+use super::texts::{self, UNKNOWN_HOST, UNKNOWN_MEMBER};
+use super::worker::Worker;
+use super::{DiscordError, DiscordMessage, DiscordPort, EmailPort};
+use crate::domain::{
+    Channel, GuildId, Masterclass, MasterclassStatus, MemberSettings, NoticeKind, Phase, UserId,
+};
+use crate::email::SendError;
+use crate::store::outbox::{self, Notice};
+use crate::store::participants::{self, Participant, Status};
+use crate::store::{masterclasses, settings};
+use chrono::{DateTime, Utc};
+use std::time::Duration;
+
+/// What became of one row.
+#[derive(Debug)]
+pub(super) enum Outcome {
+    Delivered,
+    /// Not sent, and never will be: no longer relevant, or not wanted on this channel.
+    Voided(String),
+    /// The DM was refused: said in the thread instead (the row is voided and a thread mention
+    /// written in the same transaction).
+    MentionInThread(String),
+    /// Try again after a backoff (or give up after `max_attempts`).
+    Retry(String),
+    /// Discord asked us to wait; does not count as an attempt.
+    RateLimited {
+        error: String,
+        retry_after: Duration,
+    },
+    /// Retrying cannot help.
+    Failed(String),
+}
+
+fn voided(why: &str) -> Outcome {
+    Outcome::Voided(why.to_owned())
+}
+
+fn discord_failure(error: DiscordError) -> Outcome {
+    match error {
+        DiscordError::RateLimited { retry_after } => Outcome::RateLimited {
+            error: error.to_string(),
+            retry_after,
+        },
+        DiscordError::Transient(_) => Outcome::Retry(error.to_string()),
+        DiscordError::DmsClosed | DiscordError::Permanent(_) => Outcome::Failed(error.to_string()),
+    }
+}
+
+fn email_failure(error: SendError) -> Outcome {
+    match error {
+        SendError::Transient(_) => Outcome::Retry(error.to_string()),
+        SendError::Permanent(_) => Outcome::Failed(error.to_string()),
+    }
+}
+
+/// Why a notification about `mc` no longer matters to a member whose sign-up is `seat`, if so.
+fn irrelevance(
+    kind: NoticeKind,
+    mc: &Masterclass,
+    seat: Option<&Participant>,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    let cancelled = mc.status == MasterclassStatus::Cancelled;
+    match kind {
+        NoticeKind::Reminder if cancelled => Some("the masterclass was cancelled"),
+        NoticeKind::Reminder if now >= mc.starts_at => {
+            Some("the masterclass had started by the time the reminder could be sent")
+        }
+        NoticeKind::Reminder if !matches!(seat, Some(s) if s.status == Status::Attending) => {
+            Some("no longer attending")
+        }
+        NoticeKind::Joined
+        | NoticeKind::JoinConfirmed
+        | NoticeKind::GuestAdded
+        | NoticeKind::Promoted
+        | NoticeKind::DetailsChanged
+            if cancelled =>
+        {
+            Some("the masterclass was cancelled since")
+        }
+        NoticeKind::Joined
+        | NoticeKind::JoinConfirmed
+        | NoticeKind::GuestAdded
+        | NoticeKind::Promoted
+        | NoticeKind::DetailsChanged
+            if now >= mc.ends_at() =>
+        {
+            Some("the masterclass is over")
+        }
+        NoticeKind::JoinConfirmed
+        | NoticeKind::GuestAdded
+        | NoticeKind::Promoted
+        | NoticeKind::DetailsChanged
+            if seat.is_none() =>
+        {
+            Some("no longer signed up")
+        }
+        _ => None,
+    }
+}
+
+/// Whether a refused DM of this kind is said in the thread instead. Not reminders (the thread's
+/// own reminder mentions every attendee), not removals (not something to say in public).
+fn said_in_thread_when_dm_refused(kind: NoticeKind) -> bool {
+    matches!(
+        kind,
+        NoticeKind::Joined
+            | NoticeKind::JoinConfirmed
+            | NoticeKind::GuestAdded
+            | NoticeKind::Promoted
+            | NoticeKind::Cancelled
+            | NoticeKind::DetailsChanged
+    )
+}
+
+/// What the worker knows about a member notification before sending it.
+struct Facts {
+    masterclass: Masterclass,
+    member: MemberSettings,
+}
+
+impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
+    /// Delivers one row (not a thread mention standing in for a DM: see `deliver_stand_ins`).
+    pub(super) async fn deliver(&self, notice: &Notice, now: DateTime<Utc>) -> Outcome {
+        let result = match (notice.channel, notice.recipient_id) {
+            (Channel::Email, Some(user)) if notice.kind == NoticeKind::VerificationCode => {
+                self.deliver_code(notice, user, now).await
+            }
+            (Channel::Email, Some(user)) => self.deliver_email(notice, user, now).await,
+            (Channel::Dm, Some(user)) => self.deliver_dm(notice, user, now).await,
+            (Channel::Thread, None) => self.deliver_to_thread(notice, now).await,
+            _ => Ok(Outcome::Failed(
+                "a member notification without a member".into(),
+            )),
+        };
+        // Only our own database can fail here; it will be back.
+        result.unwrap_or_else(|error| Outcome::Retry(format!("{error:#}")))
+    }
+
+    /// The masterclass, the member's settings and sign-up; `Err(outcome)` when the notification
+    /// has become pointless.
+    async fn facts(
+        &self,
+        notice: &Notice,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Result<Facts, Outcome>> {
+        let mut conn = self.db.reader().acquire().await?;
+        let member = settings::member(&mut conn, user).await?;
+        let found = match notice.masterclass_id {
+            Some(id) => masterclasses::get_any(&mut conn, id).await?,
+            None => None,
+        };
+        let Some(masterclass) = found else {
+            return Ok(Err(voided("the masterclass no longer exists")));
+        };
+        let seat = participants::get(&mut conn, masterclass.id, user).await?;
+        if let Some(why) = irrelevance(notice.kind, &masterclass, seat.as_ref(), now) {
+            return Ok(Err(voided(why)));
+        }
+        Ok(Ok(Facts {
+            masterclass,
+            member,
+        }))
+    }
+
+    async fn name_of(&self, guild: GuildId, user: UserId, fallback: &str) -> String {
+        match self.discord.display_name(guild, user).await {
+            Some(name) => name,
+            None => fallback.to_owned(),
+        }
+    }
+
+    /// The other person a text names: who joined (to the host), who invited (to a guest).
+    async fn other_name(&self, notice: &Notice, mc: &Masterclass) -> String {
+        match notice.kind {
+            NoticeKind::Joined => match notice.payload["member"].as_u64() {
+                Some(member) => {
+                    self.name_of(mc.guild_id, UserId(member), UNKNOWN_MEMBER)
+                        .await
+                }
+                None => UNKNOWN_MEMBER.to_owned(),
+            },
+            NoticeKind::GuestAdded => self.name_of(mc.guild_id, mc.host_id, UNKNOWN_HOST).await,
+            _ => String::new(),
+        }
+    }
+
+    async fn deliver_dm(
+        &self,
+        notice: &Notice,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Outcome> {
+        let facts = match self.facts(notice, user, now).await? {
+            Ok(facts) => facts,
+            Err(outcome) => return Ok(outcome),
+        };
+        if !facts.member.dm_enabled {
+            return Ok(voided("DMs off"));
+        }
+        let mc = &facts.masterclass;
+        let other = self.other_name(notice, mc).await;
+        let text = texts::dm_text(notice.kind, &notice.payload, mc, &other);
+        Ok(
+            match self
+                .discord
+                .send_dm(user, &DiscordMessage::quiet(text))
+                .await
+            {
+                Ok(()) => Outcome::Delivered,
+                Err(DiscordError::DmsClosed) => dm_refused(notice.kind, &facts),
+                Err(error) => discord_failure(error),
+            },
+        )
+    }
+
+    async fn deliver_email(
+        &self,
+        notice: &Notice,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Outcome> {
+        let facts = match self.facts(notice, user, now).await? {
+            Ok(facts) => facts,
+            Err(outcome) => return Ok(outcome),
+        };
+        let Some(address) = facts.member.email_to_use() else {
+            return Ok(voided(if facts.member.email.is_none() {
+                "no verified email address"
+            } else {
+                "emails off"
+            }));
+        };
+        let zone = match facts.member.time_zone {
+            Some(zone) => zone,
+            None => {
+                let mut conn = self.db.reader().acquire().await?;
+                settings::guild(&mut conn, notice.guild_id).await?.time_zone
+            }
+        };
+        let mc = &facts.masterclass;
+        let host_name = self.name_of(mc.guild_id, mc.host_id, UNKNOWN_HOST).await;
+        let joiner_name = self.other_name(notice, mc).await;
+        let email = MasterclassEmail {
+            kind: notice.kind,
+            payload: &notice.payload,
+            masterclass: mc,
+            to: address.as_str(),
+            zone: zone.tz(),
+            host_name: &host_name,
+            joiner_name: &joiner_name,
+            organizer: &self.mail.sender_address(),
+            now,
+        }
+        .build();
+        Ok(match email {
+            Ok(email) => self
+                .mail
+                .send(&email)
+                .await
+                .map_or_else(email_failure, |()| Outcome::Delivered),
+            Err(error) => Outcome::Failed(format!("cannot write the email: {error:#}")),
+        })
+    }
+
+    /// The code goes to the address waiting for verification, as long as it still waits.
+    async fn deliver_code(
+        &self,
+        notice: &Notice,
+        user: UserId,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Outcome> {
+        let (Some(to), Some(code)) = (
+            notice.payload["email"].as_str(),
+            notice.payload["code"].as_str(),
+        ) else {
+            return Ok(voided("no code to send"));
+        };
+        let mut conn = self.db.reader().acquire().await?;
+        let member = settings::member(&mut conn, user).await?;
+        let expires_at = settings::pending_code(&mut conn, user)
+            .await?
+            .and_then(|pending| pending.expires_at());
+        drop(conn);
+        if member.pending_email.as_ref().map(|e| e.as_str()) != Some(to) {
+            return Ok(voided("the address no longer waits for verification"));
+        }
+        if !matches!(expires_at, Some(at) if at > now) {
+            return Ok(voided("the code expired before it could be sent"));
+        }
+        Ok(match verification_email(to, code) {
+            Ok(email) => self
+                .mail
+                .send(&email)
+                .await
+                .map_or_else(email_failure, |()| Outcome::Delivered),
+            Err(error) => Outcome::Failed(format!("cannot write the email: {error:#}")),
+        })
+    }
+
+    /// A message in the masterclass thread: the cancellation, a reminder, the start.
+    async fn deliver_to_thread(
+        &self,
+        notice: &Notice,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<Outcome> {
+        let mut conn = self.db.reader().acquire().await?;
+        let found = match notice.masterclass_id {
+            Some(id) => masterclasses::get_any(&mut conn, id).await?,
+            None => None,
+        };
+        let Some(mc) = found else {
+            return Ok(voided("the masterclass no longer exists"));
+        };
+        let Some(thread) = mc.thread_id else {
+            return Ok(Outcome::Retry("the masterclass has no thread yet".into()));
+        };
+        let message = match notice.kind {
+            NoticeKind::Cancelled => texts::thread_cancelled(&notice.payload),
+            NoticeKind::Starting => match mc.phase(now) {
+                Phase::InProgress => texts::starting_text(&mc),
+                Phase::Cancelled => return Ok(voided("the masterclass was cancelled")),
+                Phase::Completed => return Ok(voided("the masterclass is over")),
+                Phase::Upcoming => return Ok(Outcome::Retry("not started yet".into())),
+            },
+            NoticeKind::Reminder => {
+                if mc.status == MasterclassStatus::Cancelled {
+                    return Ok(voided("the masterclass was cancelled"));
+                }
+                if now >= mc.starts_at {
+                    return Ok(voided(
+                        "the masterclass had started by the time the reminder could be sent",
+                    ));
+                }
+                let attendees: Vec<UserId> = participants::list(&mut conn, mc.id)
+                    .await?
+                    .into_iter()
+                    .filter(|p| p.status == Status::Attending)
+                    .map(|p| p.user_id)
+                    .collect();
+                drop(conn);
+                return self.remind_thread(notice, &mc, thread, attendees).await;
+            }
+            other => {
+                return Ok(Outcome::Failed(format!(
+                    "no thread message for {} notifications",
+                    other.as_str()
+                )))
+            }
+        };
+        drop(conn);
+        Ok(
+            match self
+                .discord
+                .send_to_channel(thread, &DiscordMessage::quiet(message))
+                .await
+            {
+                Ok(()) => Outcome::Delivered,
+                Err(error) => discord_failure(error),
+            },
+        )
+    }
+
+    /// One reminder per offset, mentioning the current attendees, split by Discord's limits.
+    /// Who was mentioned is saved after each message, so a retry mentions only the others.
+    async fn remind_thread(
+        &self,
+        notice: &Notice,
+        mc: &Masterclass,
+        thread: crate::domain::ChannelId,
+        attendees: Vec<UserId>,
+    ) -> anyhow::Result<Outcome> {
+        if attendees.is_empty() {
+            return Ok(voided("nobody is attending"));
+        }
+        let mut mentioned: Vec<UserId> =
+            serde_json::from_value(notice.payload["mentioned"].clone()).unwrap_or_default();
+        let pending: Vec<UserId> = attendees
+            .into_iter()
+            .filter(|a| !mentioned.contains(a))
+            .collect();
+        let messages = texts::with_mentions(&texts::thread_reminder(mc), &pending);
+        let last = messages.len().saturating_sub(1);
+        for (n, message) in messages.into_iter().enumerate() {
+            if let Err(error) = self.discord.send_to_channel(thread, &message).await {
+                return Ok(discord_failure(error));
+            }
+            mentioned.extend(message.mentions);
+            if n < last {
+                let mut payload = notice.payload.clone();
+                payload["mentioned"] = serde_json::to_value(&mentioned)?;
+                let mut tx = self.db.begin().await?;
+                outbox::set_payload(&mut tx, notice.id, &payload).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(Outcome::Delivered)
+    }
+
+    /// Thread mentions standing in for refused DMs of one event: one message mentions them all
+    /// (split by Discord's limits). Each row is recorded as soon as its message is sent.
+    pub(super) async fn deliver_stand_ins(
+        &self,
+        group: &[Notice],
+        now: DateTime<Utc>,
+    ) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(group.len());
+        let plan = match self.plan_stand_ins(group, now).await {
+            Ok(plan) => plan,
+            Err(error) => {
+                let why = format!("{error:#}");
+                for notice in group {
+                    let outcome = Outcome::Retry(why.clone());
+                    self.record(notice, &outcome, now).await;
+                    outcomes.push(outcome);
+                }
+                return outcomes;
+            }
+        };
+        for (notice, why) in &plan.dropped {
+            let outcome = Outcome::Voided(why.clone());
+            self.record(notice, &outcome, now).await;
+            outcomes.push(outcome);
+        }
+        // Once a message fails, the rest wait for the retry with it.
+        let mut failure: Option<DiscordError> = None;
+        for message in &plan.messages {
+            if failure.is_none() {
+                failure = self
+                    .discord
+                    .send_to_channel(plan.thread, message)
+                    .await
+                    .err();
+            }
+            let mentioned = plan.to_mention.iter().filter(|n| {
+                n.recipient_id
+                    .is_some_and(|user| message.mentions.contains(&user))
+            });
+            for notice in mentioned {
+                let outcome = match &failure {
+                    None => Outcome::Delivered,
+                    Some(error) => discord_failure(error.clone()),
+                };
+                self.record(notice, &outcome, now).await;
+                outcomes.push(outcome);
+            }
+        }
+        outcomes
+    }
+
+    async fn plan_stand_ins(
+        &self,
+        group: &[Notice],
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<StandInPlan> {
+        let first = &group[0];
+        let mut conn = self.db.reader().acquire().await?;
+        let found = match first.masterclass_id {
+            Some(id) => masterclasses::get_any(&mut conn, id).await?,
+            None => None,
+        };
+        let Some(mc) = found else {
+            let dropped = group
+                .iter()
+                .map(|n| (n.clone(), "the masterclass no longer exists".to_owned()))
+                .collect();
+            return Ok(StandInPlan::nothing_to_send(dropped));
+        };
+        let Some(thread) = mc.thread_id else {
+            anyhow::bail!("the masterclass has no thread yet");
+        };
+        let (mut to_mention, mut dropped) = (Vec::new(), Vec::new());
+        for notice in group {
+            let Some(user) = notice.recipient_id else {
+                continue;
+            };
+            let seat = participants::get(&mut conn, mc.id, user).await?;
+            match irrelevance(notice.kind, &mc, seat.as_ref(), now) {
+                Some(why) => dropped.push((notice.clone(), why.to_owned())),
+                None => to_mention.push(notice.clone()),
+            }
+        }
+        drop(conn);
+        let mut users: Vec<UserId> = to_mention.iter().filter_map(|n| n.recipient_id).collect();
+        users.dedup();
+        let other = self.other_name(first, &mc).await;
+        let text =
+            texts::unreachable_by_dm(&texts::dm_text(first.kind, &first.payload, &mc, &other));
+        Ok(StandInPlan {
+            thread,
+            messages: texts::with_mentions(&text, &users),
+            to_mention,
+            dropped,
+        })
+    }
+}
+
+/// What to do with a group of thread mentions.
+struct StandInPlan {
+    thread: crate::domain::ChannelId,
+    messages: Vec<DiscordMessage>,
+    to_mention: Vec<Notice>,
+    dropped: Vec<(Notice, String)>,
+}
+
+impl StandInPlan {
+    fn nothing_to_send(dropped: Vec<(Notice, String)>) -> Self {
+        Self {
+            thread: crate::domain::ChannelId(0),
+            messages: Vec::new(),
+            to_mention: Vec::new(),
+            dropped,
+        }
+    }
+}
+
+/// A refused DM: email covers members who have it; else the thread, where that makes sense.
+fn dm_refused(kind: NoticeKind, facts: &Facts) -> Outcome {
+    if kind == NoticeKind::Reminder {
+        voided("DMs closed; the thread reminder mentions every attendee")
+    } else if facts.member.email_to_use().is_some() {
+        voided("DMs closed; reached by email")
+    } else if said_in_thread_when_dm_refused(kind) && facts.masterclass.thread_id.is_some() {
+        Outcome::MentionInThread("DMs closed and no email; mentioned in the thread".into())
+    } else {
+        voided("DMs closed and no email")
+    }
+}

@@ -1,0 +1,25 @@
+//! Delivery of the outbox: every notification the use cases wrote reaches its member by DM,
+//! email or a message in the masterclass thread, durably.
+//!
+//! - [`Worker::step`] claims the rows due at `now`, checks they still matter, sends them and
+//!   records the outcome of each as soon as it is known; [`Worker::run`] repeats that until shut
+//!   down. Email and Discord are delivered side by side ("lanes"), so a rate-limited Discord never
+//!   holds up email.
+//! - A claim counts the attempt before anything is sent, so a crash between sending and recording
+//!   costs at most one duplicate of each notification then in flight, never a retry loop.
+//! - Failures are retried with exponential backoff and jitter; Discord's rate limits are waited
+//!   out without counting as attempts; after `max_attempts` a row is given up with the reason,
+//!   which admins see through `Service::delivery_problems`.
+//!
+//! Nothing here knows serenity or lettre: the worker talks to the [`DiscordPort`] and the
+//! [`EmailPort`].
+
+mod deliver;
+mod emails;
+mod ports;
+pub mod texts;
+mod worker;
+
+pub use emails::{calendar_uid, thread_url};
+pub use ports::{DiscordError, DiscordMessage, DiscordPort, EmailPort};
+pub use worker::{StepReport, Worker, WorkerSettings};

@@ -1,0 +1,89 @@
+//! The two ways out of the worker: Discord (DMs and thread messages) and email. The worker knows
+//! only these traits; `crate::discord_delivery` implements Discord with serenity, and the
+//! [`Mailer`] implements email.
+
+use crate::domain::{ChannelId, GuildId, UserId};
+use crate::email::{Mailer, OutgoingEmail, SendError};
+use std::future::Future;
+use std::time::Duration;
+
+/// A Discord message as the worker means it: the text and exactly who it may ping.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DiscordMessage {
+    /// At most 2000 characters (the texts module makes sure of it).
+    pub content: String,
+    /// The only users the message may ping. Never roles, @everyone or @here, whatever the
+    /// content says: an implementation sends `allowed_mentions` with these users and nothing else.
+    pub mentions: Vec<UserId>,
+}
+
+impl DiscordMessage {
+    /// A message that pings nobody.
+    pub fn quiet(content: String) -> Self {
+        Self {
+            content,
+            mentions: Vec::new(),
+        }
+    }
+}
+
+/// Why Discord did not take a message, and what the worker should do about it.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum DiscordError {
+    /// 403 with code 50007: the member does not accept DMs from the bot. Not retried.
+    #[error("the member does not accept DMs from the bot")]
+    DmsClosed,
+    /// 429: try again once `retry_after` has passed.
+    #[error("rate limited by Discord (retry after {retry_after:?})")]
+    RateLimited { retry_after: Duration },
+    /// Network trouble or a 5xx answer: retry with backoff.
+    #[error("Discord is unreachable: {0}")]
+    Transient(String),
+    /// Discord refused for good (unknown channel, missing access…): retrying will not help.
+    #[error("Discord refused: {0}")]
+    Permanent(String),
+}
+
+/// Discord as the worker needs it.
+///
+/// The futures are `Send` so the worker can run in a spawned task.
+pub trait DiscordPort: Send + Sync {
+    /// Sends a direct message to a member.
+    fn send_dm(
+        &self,
+        user: UserId,
+        message: &DiscordMessage,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send;
+
+    /// Posts a message in a channel or thread.
+    fn send_to_channel(
+        &self,
+        channel: ChannelId,
+        message: &DiscordMessage,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send;
+
+    /// The member's name as the server shows it; `None` when it cannot be found out.
+    fn display_name(
+        &self,
+        guild: GuildId,
+        user: UserId,
+    ) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// Email as the worker needs it.
+pub trait EmailPort: Send + Sync {
+    fn send(&self, email: &OutgoingEmail) -> impl Future<Output = Result<(), SendError>> + Send;
+
+    /// The address emails come from: calendar invitations name it as their organizer.
+    fn sender_address(&self) -> String;
+}
+
+impl EmailPort for Mailer {
+    fn send(&self, email: &OutgoingEmail) -> impl Future<Output = Result<(), SendError>> + Send {
+        Mailer::send(self, email)
+    }
+
+    fn sender_address(&self) -> String {
+        self.from_address()
+    }
+}

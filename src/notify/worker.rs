@@ -1,0 +1,393 @@
+//! The delivery loop: claim due rows, deliver them a few at a time, record each outcome.
+
+use super::deliver::Outcome;
+use super::{DiscordPort, EmailPort};
+use crate::config::NotificationSettings;
+use crate::domain::Channel;
+use crate::store::outbox::{self, Notice};
+use crate::store::Db;
+use chrono::{DateTime, Utc};
+use futures::StreamExt as _;
+use rand::Rng as _;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{watch, Notify};
+
+/// How the worker paces itself.
+#[derive(Clone, Debug)]
+pub struct WorkerSettings {
+    /// The longest nap between two looks at the outbox (a poke or a due row wakes it earlier).
+    pub poll_interval: Duration,
+    /// Attempts before a notification is given up.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with each attempt, with jitter.
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Rows claimed per lane and step.
+    pub batch_size: u32,
+    /// How long a claim holds a row. Longer than any step can take: a row claimed by a worker
+    /// that died is due again after it (or at once when the next worker starts).
+    pub lease: Duration,
+    /// Deliveries in flight at once per lane (the SMTP pool is 4 sessions by default).
+    pub concurrency: usize,
+}
+
+impl WorkerSettings {
+    pub fn from_config(config: &NotificationSettings) -> Self {
+        Self {
+            poll_interval: Duration::from_secs(config.poll_interval_seconds.max(1)),
+            max_attempts: config.max_attempts.max(1),
+            backoff_base: Duration::from_secs(config.backoff_base_seconds.max(1)),
+            backoff_max: Duration::from_secs(config.backoff_max_seconds.max(1)),
+            batch_size: config.batch_size.max(1),
+            ..Self::default()
+        }
+    }
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(5),
+            max_attempts: 8,
+            backoff_base: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(3600),
+            batch_size: 50,
+            lease: Duration::from_secs(15 * 60),
+            concurrency: 4,
+        }
+    }
+}
+
+/// What one step did, row by row.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StepReport {
+    pub claimed: usize,
+    pub delivered: usize,
+    /// No longer relevant, or not for this channel (DMs off, no verified email…).
+    pub voided: usize,
+    /// Due again later (backoff or rate limit).
+    pub retried: usize,
+    pub failed: usize,
+}
+
+impl StepReport {
+    fn add(&mut self, other: StepReport) {
+        self.claimed += other.claimed;
+        self.delivered += other.delivered;
+        self.voided += other.voided;
+        self.retried += other.retried;
+        self.failed += other.failed;
+    }
+
+    fn count(&mut self, outcome: &Outcome) {
+        match outcome {
+            Outcome::Delivered => self.delivered += 1,
+            Outcome::Voided(_) | Outcome::MentionInThread(_) => self.voided += 1,
+            Outcome::Retry(_) | Outcome::RateLimited { .. } => self.retried += 1,
+            Outcome::Failed(_) => self.failed += 1,
+        }
+    }
+}
+
+/// Email and Discord are claimed and delivered separately: Discord is paced at ~50 requests/s,
+/// email is not, and neither should wait for the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Lane {
+    Email,
+    Discord,
+}
+
+impl Lane {
+    fn channels(self) -> &'static [Channel] {
+        match self {
+            Lane::Email => &[Channel::Email],
+            Lane::Discord => &[Channel::Dm, Channel::Thread],
+        }
+    }
+}
+
+/// Delivers the outbox through a Discord port and an email port.
+pub struct Worker<D, M> {
+    pub(super) db: Db,
+    pub(super) discord: D,
+    pub(super) mail: M,
+    pub(super) settings: WorkerSettings,
+    wake: Arc<Notify>,
+}
+
+impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
+    pub fn new(db: Db, discord: D, mail: M, settings: WorkerSettings) -> Self {
+        Self {
+            db,
+            discord,
+            mail,
+            settings,
+            wake: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Uses `wake` to hear that something is due now (use cases and commands poke it after
+    /// writing notifications); see [`Worker::wake`].
+    pub fn with_wake(mut self, wake: Arc<Notify>) -> Self {
+        self.wake = wake;
+        self
+    }
+
+    /// `wake().notify_one()` makes a running worker look at the outbox at once.
+    pub fn wake(&self) -> Arc<Notify> {
+        Arc::clone(&self.wake)
+    }
+
+    pub fn discord(&self) -> &D {
+        &self.discord
+    }
+
+    /// Claims the rows due at `now` (a batch per lane), delivers them and records each outcome.
+    pub async fn step(&self, now: DateTime<Utc>) -> anyhow::Result<StepReport> {
+        let (email, discord) = tokio::try_join!(
+            self.step_lane(Lane::Email, now),
+            self.step_lane(Lane::Discord, now)
+        )?;
+        let mut report = email;
+        report.add(discord);
+        Ok(report)
+    }
+
+    /// Frees the claims a previous process left. Only one worker may run per database.
+    pub async fn resume_after_restart(&self) -> anyhow::Result<u64> {
+        let mut tx = self.db.begin().await?;
+        let released = outbox::release_claims(&mut tx).await?;
+        tx.commit().await?;
+        if released > 0 {
+            tracing::info!(
+                released,
+                "notifications claimed by a previous run are due again"
+            );
+        }
+        Ok(released)
+    }
+
+    /// Delivers until `shutdown` turns true (or its sender is dropped), then returns once the
+    /// deliveries in flight are finished and recorded.
+    pub async fn run(self, shutdown: watch::Receiver<bool>) {
+        if let Err(error) = self.resume_after_restart().await {
+            tracing::error!(error = format!("{error:#}"), "cannot release old claims");
+        }
+        let worker = Arc::new(self);
+        // One poke wakes both lanes.
+        let lane_wakes = [Arc::new(Notify::new()), Arc::new(Notify::new())];
+        let mut lanes = tokio::task::JoinSet::new();
+        for (lane, wake) in [Lane::Email, Lane::Discord].into_iter().zip(&lane_wakes) {
+            let (worker, wake, shutdown) =
+                (Arc::clone(&worker), Arc::clone(wake), shutdown.clone());
+            lanes.spawn(async move { worker.run_lane(lane, &wake, shutdown).await });
+        }
+        let mut stop = shutdown.clone();
+        loop {
+            tokio::select! {
+                () = worker.wake.notified() => lane_wakes.iter().for_each(|wake| wake.notify_one()),
+                _ = stop.wait_for(|stop| *stop) => break,
+            }
+        }
+        while let Some(result) = lanes.join_next().await {
+            if let Err(error) = result {
+                tracing::error!(%error, "a delivery lane panicked");
+            }
+        }
+        tracing::info!("notification worker stopped");
+    }
+
+    async fn run_lane(&self, lane: Lane, wake: &Notify, mut shutdown: watch::Receiver<bool>) {
+        let poll = self.settings.poll_interval;
+        while !*shutdown.borrow() {
+            let now = Utc::now();
+            let pause = match self.step_lane(lane, now).await {
+                Ok(report) if report.claimed >= self.settings.batch_size as usize => Duration::ZERO,
+                Ok(report) => self.until_next_due(lane, now, report.claimed > 0).await,
+                Err(error) => {
+                    tracing::error!(?lane, error = format!("{error:#}"), "delivery step failed");
+                    poll
+                }
+            };
+            if pause.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = wake.notified() => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        return; // Nobody can tell us to stop any more: stop now.
+                    }
+                }
+            }
+        }
+    }
+
+    /// How long the lane may sleep: until its next row is due, at most the poll interval.
+    async fn until_next_due(&self, lane: Lane, now: DateTime<Utc>, worked: bool) -> Duration {
+        let poll = self.settings.poll_interval;
+        let next = match self.db.reader().acquire().await {
+            Ok(mut conn) => outbox::next_due(&mut conn, lane.channels())
+                .await
+                .ok()
+                .flatten(),
+            Err(_) => None,
+        };
+        match next {
+            Some(at) if at > now => (at - now).to_std().unwrap_or(poll).min(poll),
+            // Rows this step created (thread mentions for refused DMs) are due already.
+            Some(_) if worked => Duration::ZERO,
+            _ => poll,
+        }
+    }
+
+    pub(super) async fn step_lane(
+        &self,
+        lane: Lane,
+        now: DateTime<Utc>,
+    ) -> anyhow::Result<StepReport> {
+        let lease = chrono::Duration::from_std(self.settings.lease)?;
+        let claimed = {
+            let mut tx = self.db.begin().await?;
+            let limit = i64::from(self.settings.batch_size);
+            let claimed = outbox::claim_due_on(&mut tx, lane.channels(), now, lease, limit).await?;
+            tx.commit().await?;
+            claimed
+        };
+        let mut report = StepReport {
+            claimed: claimed.len(),
+            ..StepReport::default()
+        };
+        // Thread mentions that stand in for refused DMs go last: by then this batch's own
+        // refusals are written, and one message mentions everyone of the same event.
+        let (stand_ins, notices): (Vec<Notice>, Vec<Notice>) =
+            claimed.into_iter().partition(is_dm_stand_in);
+        let outcomes: Vec<Outcome> = futures::stream::iter(notices)
+            .map(|notice| async move {
+                let outcome = self.deliver(&notice, now).await;
+                self.record(&notice, &outcome, now).await;
+                outcome
+            })
+            .buffer_unordered(self.settings.concurrency.max(1))
+            .collect()
+            .await;
+        outcomes.iter().for_each(|outcome| report.count(outcome));
+
+        let mut events: BTreeMap<(Option<i64>, &str, String), Vec<Notice>> = BTreeMap::new();
+        for notice in stand_ins {
+            let key = (
+                notice.masterclass_id.map(|m| m.0),
+                notice.kind.as_str(),
+                notice.payload.to_string(),
+            );
+            events.entry(key).or_default().push(notice);
+        }
+        for (_, mut group) in events {
+            let mut tx = self.db.begin().await?;
+            let others = outbox::claim_same_event(&mut tx, &group[0], now, lease).await?;
+            tx.commit().await?;
+            report.claimed += others.len();
+            // Rows of this batch are claimed already, so `others` holds none of them.
+            group.extend(others);
+            for outcome in self.deliver_stand_ins(&group, now).await {
+                report.count(&outcome);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Writes what happened to one row. A failure to write is logged: the row stays claimed
+    /// and is tried again when its lease runs out.
+    pub(super) async fn record(&self, notice: &Notice, outcome: &Outcome, now: DateTime<Utc>) {
+        let written = async {
+            let mut tx = self.db.begin().await?;
+            match outcome {
+                Outcome::Delivered => outbox::mark_delivered(&mut tx, notice.id, now).await?,
+                Outcome::Voided(why) => outbox::mark_voided(&mut tx, notice.id, why, now).await?,
+                Outcome::MentionInThread(why) => {
+                    outbox::mark_voided(&mut tx, notice.id, why, now).await?;
+                    let stand_in = outbox::NewNotice {
+                        guild_id: notice.guild_id,
+                        masterclass_id: notice.masterclass_id,
+                        recipient_id: notice.recipient_id,
+                        channel: Channel::Thread,
+                        kind: notice.kind,
+                        payload: notice.payload.clone(),
+                        due_at: now,
+                        dedupe_key: format!("{}:thread-mention", notice.dedupe_key),
+                    };
+                    outbox::enqueue_all(&mut tx, &[stand_in], now).await?;
+                }
+                Outcome::RateLimited { error, retry_after } => {
+                    // Whole seconds, rounded up: the outbox keeps times to the second.
+                    let wait =
+                        chrono::Duration::seconds(retry_after.as_secs_f64().ceil().max(1.0) as i64);
+                    outbox::postpone(&mut tx, notice.id, error, now + wait).await?;
+                }
+                Outcome::Retry(error) if notice.attempts >= self.settings.max_attempts => {
+                    let why = format!("gave up after {} attempts: {error}", notice.attempts);
+                    outbox::mark_failed(&mut tx, notice.id, &why, now).await?;
+                }
+                Outcome::Retry(error) => {
+                    let next_at = now + self.backoff(notice.attempts);
+                    outbox::schedule_retry(&mut tx, notice.id, error, next_at).await?;
+                }
+                Outcome::Failed(error) => {
+                    outbox::mark_failed(&mut tx, notice.id, error, now).await?
+                }
+            }
+            tx.commit().await?;
+            anyhow::Ok(())
+        };
+        match written.await {
+            Ok(()) => log_outcome(notice, outcome),
+            Err(error) => tracing::error!(
+                id = notice.id,
+                error = format!("{error:#}"),
+                "cannot record a delivery outcome"
+            ),
+        }
+    }
+
+    /// Exponential in the attempts made, capped, with "equal jitter": between half and all of
+    /// it, so rows that failed together do not all come back in the same second.
+    fn backoff(&self, attempts: u32) -> chrono::Duration {
+        let base = self.settings.backoff_base.as_secs_f64();
+        let max = self.settings.backoff_max.as_secs_f64();
+        let full = (base * 2f64.powi(attempts.saturating_sub(1).min(30) as i32)).min(max);
+        let jittered = rand::thread_rng().gen_range(full / 2.0..=full);
+        chrono::Duration::seconds(jittered.round().max(1.0) as i64)
+    }
+}
+
+/// A thread row with a recipient: a mention standing in for a DM the member refused.
+fn is_dm_stand_in(notice: &Notice) -> bool {
+    notice.channel == Channel::Thread && notice.recipient_id.is_some()
+}
+
+fn log_outcome(notice: &Notice, outcome: &Outcome) {
+    let (id, kind, channel) = (notice.id, notice.kind.as_str(), notice.channel.as_str());
+    match outcome {
+        Outcome::Delivered => tracing::debug!(id, kind, channel, "notification delivered"),
+        Outcome::Voided(why) | Outcome::MentionInThread(why) => {
+            tracing::debug!(id, kind, channel, why, "notification dropped")
+        }
+        Outcome::RateLimited { error, .. } => {
+            tracing::debug!(id, kind, channel, error, "notification postponed")
+        }
+        Outcome::Retry(error) => tracing::warn!(
+            id,
+            kind,
+            channel,
+            attempts = notice.attempts,
+            error,
+            "notification not delivered, will retry"
+        ),
+        Outcome::Failed(error) => {
+            tracing::warn!(id, kind, channel, error, "notification given up")
+        }
+    }
+}

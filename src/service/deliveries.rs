@@ -1,0 +1,116 @@
+//! What admins see of notifications that did not get through.
+
+use super::{Result, Service};
+use crate::domain::{Caller, Channel, MasterclassId, NoticeKind, UserError, UserId};
+use crate::store::outbox;
+use chrono::{DateTime, Utc};
+
+/// A notification that failed at least once and is still waiting for a retry, or was given up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeliveryProblem {
+    pub id: i64,
+    pub masterclass_id: Option<MasterclassId>,
+    pub kind: NoticeKind,
+    pub channel: Channel,
+    /// `None` for a thread message.
+    pub recipient: Option<UserId>,
+    pub attempts: u32,
+    pub last_error: String,
+    /// When it is tried again; `None` once given up.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
+impl Service {
+    /// Undelivered notifications of the caller's server that ran into trouble, newest first
+    /// (at most `limit`). Admins only.
+    pub async fn delivery_problems(
+        &self,
+        caller: &Caller,
+        limit: u32,
+    ) -> Result<Vec<DeliveryProblem>> {
+        if !caller.is_admin {
+            return Err(UserError::NotAdmin.into());
+        }
+        let mut conn = self.db().reader().acquire().await?;
+        let rows = outbox::troubled(&mut conn, caller.guild_id, i64::from(limit)).await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|row| {
+                Some(DeliveryProblem {
+                    id: row.id,
+                    masterclass_id: row.masterclass_id,
+                    kind: row.kind,
+                    channel: row.channel,
+                    recipient: row.recipient_id,
+                    attempts: row.attempts,
+                    // A row being tried for the first time right now has no trouble to show.
+                    last_error: row.last_error?,
+                    next_attempt_at: row.failed_at.is_none().then_some(row.due_at),
+                    failed_at: row.failed_at,
+                })
+            })
+            .collect())
+    }
+}
+
+/// One line for `/masterclass-admin deliveries`, e.g.
+/// "`#12` cancelled · DM to <@42> · masterclass 7 · 3 attempts · next try <t:…:R> · Discord is
+/// unreachable: …". Mentions render as names; send it with no pings allowed.
+pub fn describe(problem: &DeliveryProblem) -> String {
+    let to = match (problem.channel, problem.recipient) {
+        (Channel::Dm, Some(user)) => format!("DM to <@{user}>"),
+        (Channel::Email, Some(user)) => format!("email to <@{user}>"),
+        (Channel::Thread, Some(user)) => format!("thread mention of <@{user}>"),
+        (_, None) => "thread message".to_owned(),
+    };
+    let masterclass = problem
+        .masterclass_id
+        .map(|id| format!(" · masterclass {id}"))
+        .unwrap_or_default();
+    let attempts = match problem.attempts {
+        1 => "1 attempt".to_owned(),
+        n => format!("{n} attempts"),
+    };
+    let state = match (problem.failed_at, problem.next_attempt_at) {
+        (Some(at), _) => format!("gave up <t:{}:R>", at.timestamp()),
+        (None, Some(at)) => format!("next try <t:{}:R>", at.timestamp()),
+        (None, None) => "waiting".to_owned(),
+    };
+    let error: String = problem
+        .last_error
+        .replace(['\n', '`'], " ")
+        .chars()
+        .take(150)
+        .collect();
+    format!(
+        "`#{}` {} · {to}{masterclass} · {attempts} · {state} · {error}",
+        problem.id,
+        problem.kind.as_str()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_line_says_what_to_whom_and_why() {
+        let problem = DeliveryProblem {
+            id: 12,
+            masterclass_id: Some(MasterclassId(7)),
+            kind: NoticeKind::Cancelled,
+            channel: Channel::Email,
+            recipient: Some(UserId(42)),
+            attempts: 8,
+            last_error: "gave up after 8 attempts: connection refused\nand more".into(),
+            next_attempt_at: None,
+            failed_at: Some(Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()),
+        };
+        assert_eq!(
+            describe(&problem),
+            "`#12` cancelled · email to <@42> · masterclass 7 · 8 attempts · gave up <t:1773144000:R> · gave up after 8 attempts: connection refused and more"
+        );
+    }
+}
