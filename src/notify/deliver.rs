@@ -415,16 +415,14 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                 let why = format!("{error:#}");
                 for notice in group {
                     let outcome = Outcome::Retry(why.clone());
-                    self.record(notice, &outcome, now).await;
-                    outcomes.push(outcome);
+                    outcomes.push(self.record(notice, outcome, now).await);
                 }
                 return outcomes;
             }
         };
         for (notice, why) in &plan.dropped {
             let outcome = Outcome::Voided(why.clone());
-            self.record(notice, &outcome, now).await;
-            outcomes.push(outcome);
+            outcomes.push(self.record(notice, outcome, now).await);
         }
         // Once a message fails, the rest wait for the retry with it.
         let mut failure: Option<DiscordError> = None;
@@ -445,8 +443,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                     None => Outcome::Delivered,
                     Some(error) => discord_failure(error.clone()),
                 };
-                self.record(notice, &outcome, now).await;
-                outcomes.push(outcome);
+                outcomes.push(self.record(notice, outcome, now).await);
             }
         }
         outcomes

@@ -268,8 +268,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         let outcomes: Vec<Outcome> = futures::stream::iter(notices)
             .map(|notice| async move {
                 let outcome = self.deliver(&notice, now).await;
-                self.record(&notice, &outcome, now).await;
-                outcome
+                self.record(&notice, outcome, now).await
             })
             .buffer_unordered(self.settings.concurrency.max(1))
             .collect()
@@ -299,12 +298,27 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         Ok(report)
     }
 
-    /// Writes what happened to one row. A failure to write is logged: the row stays claimed
-    /// and is tried again when its lease runs out.
-    pub(super) async fn record(&self, notice: &Notice, outcome: &Outcome, now: DateTime<Utc>) {
+    /// Writes what happened to one row and returns it (a retry past `max_attempts` is given up).
+    /// A failure to write is logged: the row stays claimed and is tried again when its lease
+    /// runs out.
+    pub(super) async fn record(
+        &self,
+        notice: &Notice,
+        outcome: Outcome,
+        now: DateTime<Utc>,
+    ) -> Outcome {
+        let outcome = match outcome {
+            Outcome::Retry(error) if notice.attempts >= self.settings.max_attempts => {
+                Outcome::Failed(format!(
+                    "gave up after {} attempts: {error}",
+                    notice.attempts
+                ))
+            }
+            outcome => outcome,
+        };
         let written = async {
             let mut tx = self.db.begin().await?;
-            match outcome {
+            match &outcome {
                 Outcome::Delivered => outbox::mark_delivered(&mut tx, notice.id, now).await?,
                 Outcome::Voided(why) => outbox::mark_voided(&mut tx, notice.id, why, now).await?,
                 Outcome::MentionInThread(why) => {
@@ -327,10 +341,6 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                         chrono::Duration::seconds(retry_after.as_secs_f64().ceil().max(1.0) as i64);
                     outbox::postpone(&mut tx, notice.id, error, now + wait).await?;
                 }
-                Outcome::Retry(error) if notice.attempts >= self.settings.max_attempts => {
-                    let why = format!("gave up after {} attempts: {error}", notice.attempts);
-                    outbox::mark_failed(&mut tx, notice.id, &why, now).await?;
-                }
                 Outcome::Retry(error) => {
                     let next_at = now + self.backoff(notice.attempts);
                     outbox::schedule_retry(&mut tx, notice.id, error, next_at).await?;
@@ -343,13 +353,14 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             anyhow::Ok(())
         };
         match written.await {
-            Ok(()) => log_outcome(notice, outcome),
+            Ok(()) => log_outcome(notice, &outcome),
             Err(error) => tracing::error!(
                 id = notice.id,
                 error = format!("{error:#}"),
                 "cannot record a delivery outcome"
             ),
         }
+        outcome
     }
 
     /// Exponential in the attempts made, capped, with "equal jitter": between half and all of
@@ -384,7 +395,7 @@ fn log_outcome(notice: &Notice, outcome: &Outcome) {
             channel,
             attempts = notice.attempts,
             error,
-            "notification not delivered, will retry"
+            "notification not delivered yet, will retry"
         ),
         Outcome::Failed(error) => {
             tracing::warn!(id, kind, channel, error, "notification given up")

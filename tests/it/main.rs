@@ -5,4 +5,5 @@ mod discord;
 mod email;
 mod fake_discord_smoke;
 mod helpers;
+mod notify;
 mod support;
