@@ -228,6 +228,15 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             Ok(facts) => facts,
             Err(outcome) => return Ok(outcome),
         };
+        // The email templates only know "you're in"; the DM tells a waitlisted member where
+        // they stand, and the promotion email follows when a seat opens.
+        if matches!(
+            notice.kind,
+            NoticeKind::JoinConfirmed | NoticeKind::GuestAdded
+        ) && notice.payload["status"] == "waitlisted"
+        {
+            return Ok(voided("waitlisted: the email templates only confirm seats"));
+        }
         let Some(address) = facts.member.email_to_use() else {
             return Ok(voided(if facts.member.email.is_none() {
                 "no verified email address"

@@ -140,10 +140,6 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         Arc::clone(&self.wake)
     }
 
-    pub fn discord(&self) -> &D {
-        &self.discord
-    }
-
     /// Claims the rows due at `now` (a batch per lane), delivers them and records each outcome.
     pub async fn step(&self, now: DateTime<Utc>) -> anyhow::Result<StepReport> {
         let (email, discord) = tokio::try_join!(

@@ -292,3 +292,45 @@ async fn smtp_down_then_up_loses_nothing() {
         .filter(|n| n.channel == Channel::Email)
         .all(|n| n.delivered_at.is_some()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waitlisted_member_is_mailed_when_promoted_not_before() {
+    let h = Harness::start().await;
+    let request = HostRequest {
+        capacity: Some("1".into()),
+        ..rust_ownership()
+    };
+    let mc = h.host(request).await;
+    h.verify_email(ADA, "ada@example.org").await;
+    h.verify_email(LINUS, "linus@example.org").await;
+    h.app.service.join(&member(1), mc.id, now()).await.unwrap();
+    h.app.service.join(&member(2), mc.id, now()).await.unwrap(); // waitlisted
+
+    h.step_all(now()).await;
+
+    let confirmation = h
+        .rows(NoticeKind::JoinConfirmed)
+        .await
+        .into_iter()
+        .find(|n| n.channel == Channel::Email && n.recipient_id == Some(LINUS))
+        .unwrap();
+    assert_eq!(
+        confirmation.last_error.as_deref(),
+        Some("waitlisted: the email templates only confirm seats")
+    );
+    assert!(mail_to(&h.smtp.messages(), "linus@example.org").is_empty());
+
+    h.app.service.leave(&member(1), mc.id, now()).await.unwrap();
+    h.step_all(now()).await;
+
+    let mails = h.smtp.wait_for_messages(2, WAIT).await;
+    let promoted = mail_to(&mails, "linus@example.org");
+    assert_eq!(promoted.len(), 1);
+    let message = promoted[0].parse();
+    assert_eq!(
+        message.subject(),
+        Some("A seat opened: you're attending “Rust ownership”")
+    );
+    let ics = ics_properties(calendar_part(&message.parts).text_contents().unwrap());
+    assert_eq!(ics_value(&ics, "METHOD"), "REQUEST");
+}
