@@ -5,7 +5,8 @@ use super::texts::{self, UNKNOWN_HOST, UNKNOWN_MEMBER};
 use super::worker::Worker;
 use super::{DiscordError, DiscordMessage, DiscordPort, EmailPort};
 use crate::domain::{
-    Channel, GuildId, Masterclass, MasterclassStatus, MemberSettings, NoticeKind, Phase, UserId,
+    Channel, ChannelId, GuildId, Masterclass, MasterclassStatus, MemberSettings, NoticeKind, Phase,
+    UserId,
 };
 use crate::email::SendError;
 use crate::store::outbox::{self, Notice};
@@ -102,14 +103,14 @@ fn irrelevance(
     }
 }
 
-/// Whether a refused DM of this kind is said in the thread instead. Not reminders (the thread's
-/// own reminder mentions every attendee), not removals (not something to say in public).
+/// Whether a refused DM of this kind is said in the thread instead: news the member did not
+/// cause and must not miss. Not reminders (the thread's own reminder mentions every attendee),
+/// not join receipts (the member just saw Discord answer, and the host would be pinged in public
+/// at every join), not removals (not something to say in public).
 fn said_in_thread_when_dm_refused(kind: NoticeKind) -> bool {
     matches!(
         kind,
-        NoticeKind::Joined
-            | NoticeKind::JoinConfirmed
-            | NoticeKind::GuestAdded
+        NoticeKind::GuestAdded
             | NoticeKind::Promoted
             | NoticeKind::Cancelled
             | NoticeKind::DetailsChanged
@@ -380,7 +381,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         &self,
         notice: &Notice,
         mc: &Masterclass,
-        thread: crate::domain::ChannelId,
+        thread: ChannelId,
         attendees: Vec<UserId>,
     ) -> anyhow::Result<Outcome> {
         if attendees.is_empty() {
@@ -492,6 +493,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }
         drop(conn);
         let mut users: Vec<UserId> = to_mention.iter().filter_map(|n| n.recipient_id).collect();
+        users.sort_unstable();
         users.dedup();
         let other = self.other_name(first, &mc).await;
         let text =
@@ -507,7 +509,8 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
 
 /// What to do with a group of thread mentions.
 struct StandInPlan {
-    thread: crate::domain::ChannelId,
+    /// Unused when there are no messages.
+    thread: ChannelId,
     messages: Vec<DiscordMessage>,
     to_mention: Vec<Notice>,
     dropped: Vec<(Notice, String)>,
@@ -516,7 +519,7 @@ struct StandInPlan {
 impl StandInPlan {
     fn nothing_to_send(dropped: Vec<(Notice, String)>) -> Self {
         Self {
-            thread: crate::domain::ChannelId(0),
+            thread: ChannelId(0),
             messages: Vec::new(),
             to_mention: Vec::new(),
             dropped,

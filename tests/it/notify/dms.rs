@@ -235,3 +235,20 @@ async fn a_rate_limited_dm_waits_for_retry_after_without_losing_an_attempt() {
         .collect();
     assert_eq!(attempts, [429, 200]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_join_receipt_is_not_repeated_in_the_thread() {
+    let h = Harness::start().await;
+    let mc = h.host(with_capacity("Rust ownership", 40)).await;
+    h.fake.fail_dms_to(LINUS.0);
+
+    h.app.service.join(&member(2), mc.id, now()).await.unwrap();
+    h.step_all(now()).await;
+
+    let rows = h.rows(NoticeKind::JoinConfirmed).await;
+    assert_eq!(
+        dm_row(&rows, LINUS).last_error.as_deref(),
+        Some("DMs closed and no email")
+    );
+    assert!(h.thread_messages().is_empty(), "{}", h.fake.dump());
+}
