@@ -228,69 +228,19 @@ fn reason_line(payload: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{ChannelId, GuildId, Location, MasterclassId, MasterclassStatus, UserId};
-    use chrono::TimeZone;
     use serde_json::json;
-
-    fn masterclass(title: &str) -> Masterclass {
-        Masterclass {
-            id: MasterclassId(7),
-            guild_id: GuildId(1),
-            host_id: UserId(2),
-            title: title.into(),
-            description: "d".into(),
-            starts_at: Utc.with_ymd_and_hms(2026, 3, 14, 18, 0, 0).unwrap(),
-            duration_minutes: 90,
-            capacity: 40,
-            location: Some(Location::Channel(ChannelId(55))),
-            time_zone: "UTC".into(),
-            status: MasterclassStatus::Scheduled,
-            cancel_reason: None,
-            sequence: 0,
-            announcement_channel_id: None,
-            announcement_message_id: None,
-            thread_id: Some(ChannelId(66)),
-            event_id: None,
-        }
-    }
-
-    #[test]
-    fn host_hears_who_joined_and_the_seat_count() {
-        let payload = json!({"member": 9, "status": "attending", "attending": 12, "capacity": 40, "waitlisted": 0});
-        let text = dm_text(NoticeKind::Joined, &payload, &masterclass("Rust"), "Ada");
-        assert_eq!(
-            text,
-            "**Ada** joined your masterclass **Rust**: 12/40 seats taken."
-        );
-    }
-
-    #[test]
-    fn confirmations_carry_time_place_and_thread() {
-        let text = dm_text(
-            NoticeKind::JoinConfirmed,
-            &json!({"status": "attending"}),
-            &masterclass("Rust"),
-            "",
-        );
-        let at = Utc
-            .with_ymd_and_hms(2026, 3, 14, 18, 0, 0)
-            .unwrap()
-            .timestamp();
-        assert!(text.contains(&format!("<t:{at}:F>")), "{text}");
-        assert!(text.contains("Where: <#55>"), "{text}");
-        assert!(text.contains("https://discord.com/channels/1/66"), "{text}");
-    }
 
     #[test]
     fn user_text_cannot_format_or_mention() {
-        let mc = masterclass("**Free** @everyone <@&5> [click](https://evil)");
-        let text = dm_text(NoticeKind::Removed, &json!({}), &mc, "");
-        assert!(text.contains(r"\*\*Free\*\* \@everyone \<\@&5> \[click\](https://evil)"));
         assert_eq!(
-            escape("# big\n> quote"),
-            r"\# big
-\> quote"
+            escape("**Free** @everyone <@&5> [click](https://evil)"),
+            r"\*\*Free\*\* \@everyone \<\@&5> \[click\](https://evil)"
         );
+        assert_eq!(
+            escape("# big\n> quote\n- item"),
+            "\\# big\n\\> quote\n\\- item"
+        );
+        assert_eq!(escape("C# and x-y"), "C# and x-y");
     }
 
     #[test]
@@ -299,6 +249,7 @@ mod tests {
         let text = thread_cancelled(&json!({ "reason": reason }));
         assert_eq!(text.chars().count(), MAX_CONTENT_CHARS);
         assert!(text.ends_with('…'));
+        assert_eq!(truncate("short", 10), "short");
     }
 
     #[test]
@@ -306,12 +257,14 @@ mod tests {
         let users: Vec<UserId> = (0..250)
             .map(|n| UserId(1_100_000_000_000_000_000 + n))
             .collect();
-        let messages = with_mentions(&thread_reminder(&masterclass("Rust")), &users);
+        let text = "⏰ **Rust** starts soon. ".repeat(20);
+        let messages = with_mentions(&text, &users);
         assert!(messages.len() >= 3);
         let mut seen = Vec::new();
         for message in &messages {
             assert!(message.content.chars().count() <= MAX_CONTENT_CHARS);
             assert!(message.mentions.len() <= MAX_MENTIONS);
+            assert!(message.content.starts_with(text.trim_end()));
             for user in &message.mentions {
                 assert!(message.content.contains(&format!("<@{user}>")));
             }

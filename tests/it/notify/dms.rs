@@ -5,7 +5,7 @@ use masterclass_bot::domain::{Channel, NoticeKind, UserId};
 use masterclass_bot::service::HostRequest;
 use serde_json::json;
 
-use super::{allowed_mentions, Harness, ADA, BARBARA, LINUS, WAIT};
+use super::{allowed_mentions, Harness, ADA, BARBARA, LINUS, THREAD, WAIT};
 use crate::helpers::{self, member, mentor, now, GUILD, MENTOR};
 use crate::support::fake_discord::{FailRule, Failure, Method};
 
@@ -44,10 +44,18 @@ async fn a_dm_costs_one_request_once_the_channel_is_known() {
     assert_eq!(h.dm_channel_creations(MENTOR), 1);
     let to_ada = h.dms_to(ADA);
     assert_eq!(to_ada.len(), 2, "{}", h.fake.dump());
-    assert!(to_ada.iter().any(|m| m.body["content"]
-        .as_str()
-        .unwrap()
-        .starts_with("You're in! **Rust ownership** starts <t:")));
+    let confirmation = to_ada
+        .iter()
+        .map(|m| m.body["content"].as_str().unwrap())
+        .find(|c| c.contains("**Rust ownership**"))
+        .expect("the Rust confirmation");
+    let at = rust.starts_at.timestamp();
+    assert_eq!(
+        confirmation,
+        format!(
+            "You're in! **Rust ownership** starts <t:{at}:F> (<t:{at}:R>).\nThread: https://discord.com/channels/{GUILD}/{THREAD}"
+        )
+    );
     let to_host = h.dms_to(MENTOR);
     assert_eq!(to_host.len(), 2);
     assert!(to_host.iter().any(|m| m.body["content"]
