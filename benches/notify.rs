@@ -21,7 +21,7 @@ use futures::StreamExt as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use masterclass_bot::discord_delivery::{DiscordPacer, SerenityDiscord};
+use masterclass_bot::discord::delivery::{DiscordPacer, SerenityDiscord};
 use masterclass_bot::domain::{
     Caller, ChannelId, EmailAddress, GuildId, Location, MemberSettings, NoticeKind, RoleId, UserId,
 };

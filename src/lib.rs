@@ -3,7 +3,6 @@
 pub mod app;
 pub mod config;
 pub mod discord;
-pub mod discord_delivery;
 pub mod domain;
 pub mod email;
 pub mod notify;

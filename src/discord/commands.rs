@@ -669,7 +669,8 @@ pub async fn email_verify(
         "reminders",
         "server_timezone",
         "support",
-        "threads"
+        "threads",
+        "deliveries"
     )
 )]
 pub async fn masterclass_admin(_ctx: Ctx<'_>) -> Result<(), Error> {
@@ -849,6 +850,27 @@ pub async fn threads(
         },
     )
     .await
+}
+
+/// Notifications that failed or are being retried.
+#[poise::command(slash_command)]
+pub async fn deliveries(ctx: Ctx<'_>) -> Result<(), Error> {
+    let caller = caller(ctx)?;
+    let problems = ctx.data().service.delivery_problems(&caller, 20).await?;
+    if problems.is_empty() {
+        return say(
+            ctx,
+            "Every notification so far was delivered (or is simply not due yet).",
+        )
+        .await;
+    }
+    let lines: Vec<String> = problems.iter().map(crate::service::describe).collect();
+    let embed = CreateEmbed::new()
+        .title("Notifications with problems")
+        .description(render::truncate(&lines.join("\n"), 4096));
+    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
+        .await?;
+    Ok(())
 }
 
 /// What this bot does and how to get help.

@@ -4,6 +4,7 @@
 
 mod commands;
 mod components;
+pub mod delivery;
 mod error;
 mod flows;
 mod mirror;

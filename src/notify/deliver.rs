@@ -363,16 +363,21 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             }
         };
         drop(conn);
-        Ok(
-            match self
-                .discord
-                .send_to_channel(thread, &DiscordMessage::quiet(message))
-                .await
-            {
-                Ok(()) => Outcome::Delivered,
-                Err(error) => discord_failure(error),
-            },
-        )
+        if let Err(error) = self
+            .discord
+            .send_to_channel(thread, &DiscordMessage::quiet(message))
+            .await
+        {
+            return Ok(discord_failure(error));
+        }
+        if notice.kind == NoticeKind::Cancelled {
+            // The reason is the thread's last word. Closing is best effort: retrying the row
+            // would post the reason twice.
+            if let Err(error) = self.discord.close_thread(thread).await {
+                tracing::warn!(%error, %thread, "could not archive and lock a cancelled masterclass's thread");
+            }
+        }
+        Ok(Outcome::Delivered)
     }
 
     /// One reminder per offset, mentioning the current attendees, split by Discord's limits.

@@ -16,7 +16,7 @@
 //!
 //! Wiring, next to the Discord client (one worker per database):
 //!
-//! ```ignore
+//! ```text
 //! let discord = SerenityDiscord::new(client.http.clone(), DiscordPacer::default());
 //! let settings = WorkerSettings::from_config(&config.notifications);
 //! let worker = Worker::new(db, discord, Mailer::new(&config.email)?, settings)

@@ -1,5 +1,5 @@
 //! The two ways out of the worker: Discord (DMs and thread messages) and email. The worker knows
-//! only these traits; `crate::discord_delivery` implements Discord with serenity, and the
+//! only these traits; `crate::discord::delivery` implements Discord with serenity, and the
 //! [`Mailer`] implements email.
 
 use crate::domain::{ChannelId, GuildId, UserId};
@@ -60,6 +60,12 @@ pub trait DiscordPort: Send + Sync {
         &self,
         channel: ChannelId,
         message: &DiscordMessage,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send;
+
+    /// Archives and locks a thread: used after a cancellation was posted in it.
+    fn close_thread(
+        &self,
+        thread: ChannelId,
     ) -> impl Future<Output = Result<(), DiscordError>> + Send;
 
     /// The member's name as the server shows it; `None` when it cannot be found out.

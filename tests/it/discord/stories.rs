@@ -1,6 +1,7 @@
 //! User stories, end to end through the real framework.
 
 use crate::support::bot::*;
+use crate::support::fake_discord::{FailRule, Failure, Method, Recorded};
 use serde_json::{json, Value};
 
 fn pick(masterclass: &str) -> Value {
@@ -138,6 +139,20 @@ async fn joining_by_button_adds_to_the_thread_and_updates_the_counts() {
         "acknowledged at once, ephemerally: {ack}"
     );
     assert!(bot.reply_text(&h).await.starts_with("You're in!"));
+    // The host is told by DM, every time.
+    let host_dm = format!("/channels/{}/messages", bot.fake.dm_channel_id(MENTOR));
+    let dm = bot
+        .fake
+        .wait_for(
+            "the host's DM",
+            |r| r.seq >= mark && r.is("POST", &host_dm),
+            T,
+        )
+        .await;
+    assert!(
+        dm.body["content"].as_str().unwrap().contains("joined"),
+        "{dm}"
+    );
     let route = format!("/channels/{}/thread-members/{MENTEE}", hosted.thread_id);
     bot.fake
         .wait_for(
@@ -293,6 +308,53 @@ async fn cancelling_asks_for_confirmation_then_updates_announcement_and_event() 
         )
         .await;
     assert_eq!(event.body["status"], 4, "CANCELED");
+
+    // The worker posts the reason in the thread, then archives and locks it.
+    let thread_messages = format!("/channels/{}/messages", hosted.thread_id);
+    let post = bot
+        .fake
+        .wait_for(
+            "the reason in the thread",
+            |r| r.seq >= mark && r.is("POST", &thread_messages),
+            T,
+        )
+        .await;
+    assert!(
+        post.body["content"]
+            .as_str()
+            .unwrap()
+            .contains("I'm ill, sorry"),
+        "{post}"
+    );
+    assert_eq!(post.body["allowed_mentions"]["parse"], json!([]));
+    let thread_route = format!("/channels/{}", hosted.thread_id);
+    let closed = bot
+        .fake
+        .wait_for(
+            "the thread closed",
+            |r| r.seq > post.seq && r.is("PATCH", &thread_route),
+            T,
+        )
+        .await;
+    assert_eq!(
+        (
+            closed.body["archived"].as_bool(),
+            closed.body["locked"].as_bool()
+        ),
+        (Some(true), Some(true))
+    );
+    // The guest hears it by DM.
+    let guest_dm = format!("/channels/{}/messages", bot.fake.dm_channel_id(GUEST_A));
+    let told = |r: &Recorded| {
+        r.is("POST", &guest_dm)
+            && r.body["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("I'm ill, sorry")
+    };
+    bot.fake
+        .wait_for("the guest's DM with the reason", told, T)
+        .await;
 
     // The old Join button is refused now.
     let h = bot
@@ -526,4 +588,44 @@ async fn members_set_their_zone_and_notifications_and_read_help() {
         help.contains("Masterclasses") && help.ends_with("Ask in #help"),
         "{help}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admins_see_notifications_that_keep_failing() {
+    let bot = spawn_bot().await;
+    bot.admin_setup().await;
+    bot.fake.fail(FailRule::always(
+        Method::POST,
+        "/users/@me/channels",
+        Failure::ServerError,
+    ));
+    let hosted = bot.host("Hard to reach", 5, &[GUEST_A]).await;
+    // The second attempt (after the backoff) comes once the first failure was recorded.
+    let attempts = |r: &Recorded| r.is("POST", "/users/@me/channels") && r.status == 500;
+    let first = bot.fake.wait_for("a DM attempt", attempts, T).await;
+    bot.fake
+        .wait_for("a retry", |r| r.seq > first.seq && attempts(r), T)
+        .await;
+    let h = bot
+        .command_in(GENERAL, ADMIN, "masterclass-admin", "deliveries", json!([]))
+        .await;
+    let list = h.callback(T).await;
+    let text = list.body["data"]["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(text.contains(&format!("DM to <@{GUEST_A}>")), "{list}");
+    assert!(
+        text.contains(&format!("masterclass {}", hosted.masterclass)),
+        "{text}"
+    );
+    let h = bot
+        .command_in(
+            GENERAL,
+            MENTEE,
+            "masterclass-admin",
+            "deliveries",
+            json!([]),
+        )
+        .await;
+    assert!(bot.reply_text(&h).await.contains("Only server admins"));
 }

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use masterclass_bot::discord_delivery::{DiscordPacer, SerenityDiscord};
+use masterclass_bot::discord::delivery::{DiscordPacer, SerenityDiscord};
 use masterclass_bot::domain::{Channel, ChannelId, GuildId, NoticeKind, UserId};
 use masterclass_bot::email::Mailer;
 use masterclass_bot::notify::{DiscordError, DiscordMessage, DiscordPort, Worker, WorkerSettings};
@@ -54,6 +54,9 @@ impl DiscordPort for CrashingDiscord {
     ) -> Result<(), DiscordError> {
         self.guard(self.inner.send_to_channel(channel, message))
             .await
+    }
+    async fn close_thread(&self, thread: ChannelId) -> Result<(), DiscordError> {
+        self.guard(self.inner.close_thread(thread)).await
     }
     async fn display_name(&self, guild: GuildId, user: UserId) -> Option<String> {
         self.inner.display_name(guild, user).await

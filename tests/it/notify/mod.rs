@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use masterclass_bot::discord_delivery::{DiscordPacer, SerenityDiscord};
+use masterclass_bot::discord::delivery::{DiscordPacer, SerenityDiscord};
 use masterclass_bot::domain::{
     ChannelId, EmailAddress, Masterclass, MasterclassId, NoticeKind, UserId,
 };

@@ -245,6 +245,17 @@ impl DiscordPort for SerenityDiscord {
         self.post(channel, message).await
     }
 
+    async fn close_thread(&self, thread: ChannelId) -> Result<(), DiscordError> {
+        let edit = serde_json::json!({ "archived": true, "locked": true });
+        let route = Route::Channel {
+            channel_id: discord::ChannelId::new(thread.0),
+        };
+        let body = serde_json::to_vec(&edit).expect("a JSON object");
+        self.call(Request::new(route, LightMethod::Patch).body(Some(body)))
+            .await
+            .map(drop)
+    }
+
     async fn display_name(&self, guild: GuildId, user: UserId) -> Option<String> {
         if let Some((name, at)) = lock(&self.names).get(&(guild, user)) {
             if at.elapsed() < NAME_TTL {
