@@ -32,7 +32,10 @@ impl App {
         let client = discord::client(&settings.discord, service.clone(), Arc::clone(&wake_worker))
             .await
             .context("building the Discord client")?;
-        let discord = SerenityDiscord::new(Arc::clone(&client.http), DiscordPacer::default());
+        let discord = SerenityDiscord::new(
+            Arc::clone(&client.http),
+            DiscordPacer::new(settings.discord.max_requests_per_second),
+        );
         let worker = Worker::new(
             db,
             discord,

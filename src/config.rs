@@ -49,6 +49,8 @@ pub struct DiscordSettings {
     pub dev_guild_id: u64,
     /// Empty: talk to discord.com.
     pub api_proxy: String,
+    /// The pace of notification requests (DMs, thread messages), below Discord's global 50/s.
+    pub max_requests_per_second: f64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -1,6 +1,7 @@
 //! How masterclasses look in Discord: the announcement embed and its buttons, previews, lists,
 //! custom_ids, and text that always fits Discord's limits.
 
+pub use crate::domain::truncate;
 use crate::domain::{
     Location, Masterclass, MasterclassId, MasterclassStatus, NewMasterclass, UserId,
 };
@@ -9,16 +10,6 @@ use crate::service::Counts;
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
 use serenity::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed};
-
-/// At most `max` characters, cut on a character boundary, with an ellipsis when cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
-}
 
 /// A Discord timestamp: every reader sees it in their own zone.
 pub fn when(at: DateTime<Utc>) -> String {
@@ -229,24 +220,16 @@ pub fn choice_label(mc: &Masterclass) -> String {
     truncate(&label, 100)
 }
 
-pub fn thread_url(mc: &Masterclass) -> Option<String> {
-    mc.thread_id
-        .map(|thread| format!("https://discord.com/channels/{}/{thread}", mc.guild_id))
-}
-
 pub fn ics_event(mc: &Masterclass) -> IcsEvent {
     IcsEvent {
-        uid: format!("masterclass-{}@masterclass-bot", mc.id),
+        uid: mc.calendar_uid(),
         sequence: mc.sequence,
         title: mc.title.clone(),
         description: mc.description.clone(),
         start: mc.starts_at,
         end: mc.ends_at(),
-        location: mc.location.as_ref().map(|l| match l {
-            Location::Url(url) => url.clone(),
-            Location::Channel(id) => format!("https://discord.com/channels/{}/{id}", mc.guild_id),
-        }),
-        url: thread_url(mc),
+        location: mc.location_link(),
+        url: mc.thread_url(),
         organizer_name: None,
         organizer_email: None,
         attendee_email: None,

@@ -245,6 +245,27 @@ impl Masterclass {
         }
     }
 
+    /// Stable per masterclass, so calendar updates and cancellations replace the event.
+    pub fn calendar_uid(&self) -> String {
+        format!("masterclass-{}@masterclass-bot", self.id)
+    }
+
+    /// The link to its Discord thread, once the thread exists.
+    pub fn thread_url(&self) -> Option<String> {
+        self.thread_id
+            .map(|thread| format!("https://discord.com/channels/{}/{thread}", self.guild_id))
+    }
+
+    /// The place as a link, for calendars and emails (a channel mention means nothing there).
+    pub fn location_link(&self) -> Option<String> {
+        self.location.as_ref().map(|location| match location {
+            Location::Channel(channel) => {
+                format!("https://discord.com/channels/{}/{channel}", self.guild_id)
+            }
+            Location::Url(url) => url.clone(),
+        })
+    }
+
     /// Joining (and being promoted) is possible only before the start of a scheduled masterclass.
     pub fn ensure_open(&self, now: DateTime<Utc>) -> Result<(), UserError> {
         match self.phase(now) {

@@ -31,6 +31,16 @@ fn clean(field: &'static str, raw: &str, max: usize, multiline: bool) -> Result<
     Ok(text.to_owned())
 }
 
+/// At most `max` characters, cut on a character boundary, with an ellipsis when cut.
+pub fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal, $multiline:literal) => {
         $(#[$doc])*

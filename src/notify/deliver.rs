@@ -8,7 +8,7 @@ use crate::domain::{
     Channel, ChannelId, GuildId, Masterclass, MasterclassStatus, MemberSettings, NoticeKind, Phase,
     UserId,
 };
-use crate::email::SendError;
+use crate::email::{OutgoingEmail, SendError};
 use crate::store::outbox::{self, Notice};
 use crate::store::participants::{self, Participant, Status};
 use crate::store::{masterclasses, settings};
@@ -267,14 +267,18 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             now,
         }
         .build();
-        Ok(match email {
+        Ok(self.send_email(email).await)
+    }
+
+    async fn send_email(&self, email: anyhow::Result<OutgoingEmail>) -> Outcome {
+        match email {
             Ok(email) => self
                 .mail
                 .send(&email)
                 .await
                 .map_or_else(email_failure, |()| Outcome::Delivered),
             Err(error) => Outcome::Failed(format!("cannot write the email: {error:#}")),
-        })
+        }
     }
 
     /// The code goes to the address waiting for verification, as long as it still waits.
@@ -302,14 +306,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         if !matches!(expires_at, Some(at) if at > now) {
             return Ok(voided("the code expired before it could be sent"));
         }
-        Ok(match verification_email(to, code) {
-            Ok(email) => self
-                .mail
-                .send(&email)
-                .await
-                .map_or_else(email_failure, |()| Outcome::Delivered),
-            Err(error) => Outcome::Failed(format!("cannot write the email: {error:#}")),
-        })
+        Ok(self.send_email(verification_email(to, code)).await)
     }
 
     /// A message in the masterclass thread: the cancellation, a reminder, the start.

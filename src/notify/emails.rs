@@ -71,21 +71,21 @@ impl MasterclassEmail<'_> {
             duration_minutes: mc.duration_minutes,
             time_zone: self.zone,
             location: location_text(mc),
-            thread_url: thread_url(mc),
+            thread_url: mc.thread_url(),
         }
     }
 
     fn ics_event(&self) -> IcsEvent {
         let mc = self.masterclass;
         IcsEvent {
-            uid: calendar_uid(mc),
+            uid: mc.calendar_uid(),
             sequence: mc.sequence,
             title: mc.title.clone(),
             description: mc.description.clone(),
             start: mc.starts_at,
             end: mc.ends_at(),
             location: location_text(mc),
-            url: thread_url(mc),
+            url: mc.thread_url(),
             organizer_name: Some(self.host_name.to_owned()),
             organizer_email: Some(self.organizer.to_owned()),
             attendee_email: Some(self.to.to_owned()),
@@ -94,25 +94,12 @@ impl MasterclassEmail<'_> {
     }
 }
 
-/// Stable per masterclass, so updates and cancellations replace the event calendars already have.
-pub fn calendar_uid(mc: &Masterclass) -> String {
-    format!("masterclass-{}@masterclass-bot", mc.id)
-}
-
-/// The link to the masterclass thread, once it exists.
-pub fn thread_url(mc: &Masterclass) -> Option<String> {
-    mc.thread_id
-        .map(|thread| format!("https://discord.com/channels/{}/{thread}", mc.guild_id))
-}
-
 /// A channel mention means nothing in an email: link to the channel instead.
 fn location_text(mc: &Masterclass) -> Option<String> {
-    mc.location.as_ref().map(|location| match location {
-        Location::Channel(channel) => format!(
-            "Discord channel https://discord.com/channels/{}/{channel}",
-            mc.guild_id
-        ),
-        Location::Url(url) => url.clone(),
+    let link = mc.location_link()?;
+    Some(match mc.location {
+        Some(Location::Channel(_)) => format!("Discord channel {link}"),
+        _ => link,
     })
 }
 

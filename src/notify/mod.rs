@@ -30,6 +30,5 @@ mod ports;
 pub mod texts;
 mod worker;
 
-pub use emails::{calendar_uid, thread_url};
 pub use ports::{DiscordError, DiscordMessage, DiscordPort, EmailPort};
 pub use worker::{StepReport, Worker, WorkerSettings};

@@ -4,6 +4,7 @@
 //! every message fits Discord's limits: 2000 characters and 100 pinged users.
 
 use super::DiscordMessage;
+pub use crate::domain::truncate;
 use crate::domain::{Masterclass, NoticeKind, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -157,16 +158,6 @@ pub fn with_mentions(text: &str, users: &[UserId]) -> Vec<DiscordMessage> {
         });
     }
     messages
-}
-
-/// At most `max` characters, cut on a character boundary, with an ellipsis when cut.
-pub fn truncate(text: &str, max: usize) -> String {
-    if text.chars().count() <= max {
-        return text.to_owned();
-    }
-    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
-    cut.push('…');
-    cut
 }
 
 /// Backslash-escapes what Discord would read as formatting, a mention or a masked link, so

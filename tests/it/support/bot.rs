@@ -56,6 +56,7 @@ pub fn settings(fake: &FakeDiscord, dir: &TempDir) -> Settings {
             token: Secret::new("fake-token"),
             dev_guild_id: GUILD,
             api_proxy: fake.base_url(),
+            max_requests_per_second: 48.0,
         },
         database: DatabaseSettings {
             path: dir.path().join("bot.db"),
