@@ -16,7 +16,7 @@ use chrono::{DateTime, Utc};
 use std::time::Duration;
 
 /// What became of one row.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) enum Outcome {
     Delivered,
     /// Not sent, and never will be: no longer relevant, or not wanted on this channel.
@@ -405,9 +405,12 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             if n < last {
                 let mut payload = notice.payload.clone();
                 payload["mentioned"] = serde_json::to_value(&mentioned)?;
-                let mut tx = self.db.begin().await?;
-                outbox::set_payload(&mut tx, notice.id, &payload).await?;
-                tx.commit().await?;
+                let id = notice.id;
+                self.db
+                    .write(move |conn| {
+                        Box::pin(async move { outbox::set_payload(conn, id, &payload).await })
+                    })
+                    .await?;
             }
         }
         Ok(Outcome::Delivered)

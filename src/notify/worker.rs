@@ -153,9 +153,10 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
 
     /// Frees the claims a previous process left. Only one worker may run per database.
     pub async fn resume_after_restart(&self) -> anyhow::Result<u64> {
-        let mut tx = self.db.begin().await?;
-        let released = outbox::release_claims(&mut tx).await?;
-        tx.commit().await?;
+        let released = self
+            .db
+            .write(|conn| Box::pin(async move { outbox::release_claims(conn).await }))
+            .await?;
         if released > 0 {
             tracing::info!(
                 released,
@@ -246,13 +247,16 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         now: DateTime<Utc>,
     ) -> anyhow::Result<StepReport> {
         let lease = chrono::Duration::from_std(self.settings.lease)?;
-        let claimed = {
-            let mut tx = self.db.begin().await?;
-            let limit = i64::from(self.settings.batch_size);
-            let claimed = outbox::claim_due_on(&mut tx, lane.channels(), now, lease, limit).await?;
-            tx.commit().await?;
-            claimed
-        };
+        let limit = i64::from(self.settings.batch_size);
+        let channels = lane.channels();
+        let claimed = self
+            .db
+            .write(move |conn| {
+                Box::pin(
+                    async move { outbox::claim_due_on(conn, channels, now, lease, limit).await },
+                )
+            })
+            .await?;
         let mut report = StepReport {
             claimed: claimed.len(),
             ..StepReport::default()
@@ -281,9 +285,15 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             events.entry(key).or_default().push(notice);
         }
         for (_, mut group) in events {
-            let mut tx = self.db.begin().await?;
-            let others = outbox::claim_same_event(&mut tx, &group[0], now, lease).await?;
-            tx.commit().await?;
+            let first = group[0].clone();
+            let others = self
+                .db
+                .write(move |conn| {
+                    Box::pin(
+                        async move { outbox::claim_same_event(conn, &first, now, lease).await },
+                    )
+                })
+                .await?;
             report.claimed += others.len();
             // Rows of this batch are claimed already, so `others` holds none of them.
             group.extend(others);
@@ -312,42 +322,45 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             }
             outcome => outcome,
         };
-        let written = async {
-            let mut tx = self.db.begin().await?;
-            match &outcome {
-                Outcome::Delivered => outbox::mark_delivered(&mut tx, notice.id, now).await?,
-                Outcome::Voided(why) => outbox::mark_voided(&mut tx, notice.id, why, now).await?,
-                Outcome::MentionInThread(why) => {
-                    outbox::mark_voided(&mut tx, notice.id, why, now).await?;
-                    let stand_in = outbox::NewNotice {
-                        guild_id: notice.guild_id,
-                        masterclass_id: notice.masterclass_id,
-                        recipient_id: notice.recipient_id,
-                        channel: Channel::Thread,
-                        kind: notice.kind,
-                        payload: notice.payload.clone(),
-                        due_at: now,
-                        dedupe_key: format!("{}:thread-mention", notice.dedupe_key),
-                    };
-                    outbox::enqueue_all(&mut tx, &[stand_in], now).await?;
+        let retry_at = now + self.backoff(notice.attempts);
+        let (row, recorded) = (notice.clone(), outcome.clone());
+        let written = self.db.write(move |conn| {
+            Box::pin(async move {
+                let notice = &row;
+                match &recorded {
+                    Outcome::Delivered => outbox::mark_delivered(conn, notice.id, now).await?,
+                    Outcome::Voided(why) => outbox::mark_voided(conn, notice.id, why, now).await?,
+                    Outcome::MentionInThread(why) => {
+                        outbox::mark_voided(conn, notice.id, why, now).await?;
+                        let stand_in = outbox::NewNotice {
+                            guild_id: notice.guild_id,
+                            masterclass_id: notice.masterclass_id,
+                            recipient_id: notice.recipient_id,
+                            channel: Channel::Thread,
+                            kind: notice.kind,
+                            payload: notice.payload.clone(),
+                            due_at: now,
+                            dedupe_key: format!("{}:thread-mention", notice.dedupe_key),
+                        };
+                        outbox::enqueue_all(conn, &[stand_in], now).await?;
+                    }
+                    Outcome::RateLimited { error, retry_after } => {
+                        // Whole seconds, rounded up: the outbox keeps times to the second.
+                        let wait = chrono::Duration::seconds(
+                            retry_after.as_secs_f64().ceil().max(1.0) as i64,
+                        );
+                        outbox::postpone(conn, notice.id, error, now + wait).await?;
+                    }
+                    Outcome::Retry(error) => {
+                        outbox::schedule_retry(conn, notice.id, error, retry_at).await?;
+                    }
+                    Outcome::Failed(error) => {
+                        outbox::mark_failed(conn, notice.id, error, now).await?
+                    }
                 }
-                Outcome::RateLimited { error, retry_after } => {
-                    // Whole seconds, rounded up: the outbox keeps times to the second.
-                    let wait =
-                        chrono::Duration::seconds(retry_after.as_secs_f64().ceil().max(1.0) as i64);
-                    outbox::postpone(&mut tx, notice.id, error, now + wait).await?;
-                }
-                Outcome::Retry(error) => {
-                    let next_at = now + self.backoff(notice.attempts);
-                    outbox::schedule_retry(&mut tx, notice.id, error, next_at).await?;
-                }
-                Outcome::Failed(error) => {
-                    outbox::mark_failed(&mut tx, notice.id, error, now).await?
-                }
-            }
-            tx.commit().await?;
-            anyhow::Ok(())
-        };
+                anyhow::Ok(())
+            })
+        });
         match written.await {
             Ok(()) => log_outcome(notice, &outcome),
             Err(error) => tracing::error!(

@@ -124,7 +124,7 @@ impl Db {
 async fn group_commit(writer: SqlitePool, mut queue: mpsc::UnboundedReceiver<Unit>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (answers, committed) = run_batch(&writer, batch.drain(..)).await;
+        let (answers, committed) = run_batch(&writer, std::mem::take(&mut batch)).await;
         if let Err(error) = &committed {
             tracing::error!(%error, units = answers.len(), "group commit failed");
         }
@@ -134,11 +134,8 @@ async fn group_commit(writer: SqlitePool, mut queue: mpsc::UnboundedReceiver<Uni
     }
 }
 
-async fn run_batch(
-    writer: &SqlitePool,
-    units: impl Iterator<Item = Unit>,
-) -> (Vec<Answer>, Result<(), String>) {
-    let mut answers = Vec::new();
+async fn run_batch(writer: &SqlitePool, units: Vec<Unit>) -> (Vec<Answer>, Result<(), String>) {
+    let mut answers = Vec::with_capacity(units.len());
     let mut pooled = match writer.acquire().await {
         Ok(conn) => conn,
         Err(error) => return (answers, Err(error.to_string())), // dropped units tell their callers
@@ -147,20 +144,24 @@ async fn run_batch(
     if let Err(error) = exec(conn, "BEGIN IMMEDIATE").await {
         return (answers, Err(error.to_string()));
     }
-    let mut failed = None;
+    // A unit alone needs no savepoint: the transaction is its own.
+    let alone = units.len() == 1;
+    let (mut failed, mut kept_all) = (None, true);
     for unit in units {
         if failed.is_some() {
             continue; // dropped: its caller hears the batch failed
         }
-        if let Err(error) = exec(conn, "SAVEPOINT unit").await {
-            failed = Some(error.to_string());
-            continue;
+        if !alone {
+            if let Err(error) = exec(conn, "SAVEPOINT unit").await {
+                failed = Some(error.to_string());
+                continue;
+            }
         }
         // A panicking unit (a bug) is undone alone; its caller hears the writer failed.
-        let ran = std::panic::AssertUnwindSafe(unit(conn))
+        let keep = match std::panic::AssertUnwindSafe(unit(conn))
             .catch_unwind()
-            .await;
-        let keep = match ran {
+            .await
+        {
             Ok((keep, answer)) => {
                 answers.push(answer);
                 keep
@@ -170,16 +171,21 @@ async fn run_batch(
                 false
             }
         };
-        let undone = if keep {
-            Ok(())
-        } else {
-            exec(conn, "ROLLBACK TO unit").await
-        };
-        if let Err(error) = undone.and(exec(conn, "RELEASE unit").await) {
-            failed = Some(error.to_string());
+        kept_all &= keep;
+        if !alone {
+            let undone = if keep {
+                Ok(())
+            } else {
+                exec(conn, "ROLLBACK TO unit").await
+            };
+            if let Err(error) = undone.and(exec(conn, "RELEASE unit").await) {
+                failed = Some(error.to_string());
+            }
         }
     }
     let outcome = match failed {
+        // The lone unit failed: undo it; its own error is its answer.
+        None if alone && !kept_all => exec(conn, "ROLLBACK").await.map_err(|e| e.to_string()),
         None => exec(conn, "COMMIT").await.map_err(|e| e.to_string()),
         Some(error) => Err(error),
     };
