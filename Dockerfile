@@ -2,7 +2,7 @@
 # Build: docker build -t masterclass-bot .
 # Run:   docker run --env-file .env -v masterclass-data:/data masterclass-bot
 
-FROM rust:1.85-slim-bookworm AS build
+FROM rust:1-slim-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
