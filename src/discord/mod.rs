@@ -12,7 +12,6 @@ mod pending;
 mod render;
 
 pub use error::Error;
-pub use render::truncate;
 
 use crate::config::DiscordSettings;
 use crate::service::Service;

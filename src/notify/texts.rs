@@ -4,7 +4,7 @@
 //! every message fits Discord's limits: 2000 characters and 100 pinged users.
 
 use super::DiscordMessage;
-pub use crate::domain::truncate;
+use crate::domain::truncate;
 use crate::domain::{Masterclass, NoticeKind, UserId};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
