@@ -78,6 +78,9 @@ pub struct TestSmtp {
     port: u16,
     shared: Arc<Shared>,
     stopping: Arc<AtomicBool>,
+    /// "Down": the port stays ours (no other test can take it in between), but every
+    /// connection is closed before the greeting, so clients fail as with a dead server.
+    down: Arc<AtomicBool>,
     acceptor: Option<JoinHandle<()>>,
 }
 
@@ -96,7 +99,7 @@ impl TestSmtp {
 
     /// Starts on the given port (0 = any free port).
     pub fn start_on(port: u16) -> TestSmtp {
-        Self::launch(port, None, Vec::new())
+        Self::launch(port, None)
     }
 
     /// A server that requires AUTH with these credentials.
@@ -105,35 +108,34 @@ impl TestSmtp {
             username: username.to_owned(),
             password: password.to_owned(),
         };
-        Self::launch(0, Some(login), Vec::new())
+        Self::launch(0, Some(login))
     }
 
-    fn launch(port: u16, login: Option<Login>, messages: Vec<ReceivedMail>) -> TestSmtp {
+    fn launch(port: u16, login: Option<Login>) -> TestSmtp {
         let listener =
             TcpListener::bind((Ipv4Addr::LOCALHOST, port)).expect("bind the test SMTP port");
         let port = listener.local_addr().expect("local addr").port();
-        let (received, _) = watch::channel(messages.len());
+        let (received, _) = watch::channel(0);
         let shared = Arc::new(Shared {
-            state: Mutex::new(State {
-                messages,
-                ..State::default()
-            }),
+            state: Mutex::new(State::default()),
             received,
             login,
         });
         let stopping = Arc::new(AtomicBool::new(false));
+        let down = Arc::new(AtomicBool::new(false));
         let acceptor = {
             let shared = Arc::clone(&shared);
-            let stopping = Arc::clone(&stopping);
+            let (stopping, down) = (Arc::clone(&stopping), Arc::clone(&down));
             std::thread::Builder::new()
                 .name(format!("test-smtp-{port}"))
-                .spawn(move || accept_loop(listener, shared, stopping))
+                .spawn(move || accept_loop(listener, shared, stopping, down))
                 .expect("spawn the SMTP accept thread")
         };
         TestSmtp {
             port,
             shared,
             stopping,
+            down,
             acceptor: Some(acceptor),
         }
     }
@@ -164,41 +166,53 @@ impl TestSmtp {
         messages
     }
 
-    /// Closes the port and cuts open connections: clients now get
-    /// "connection refused" and pooled connections break.
+    /// The server goes down: open connections are cut (pooled ones break) and new ones are
+    /// closed before the greeting, until [`TestSmtp::restart`].
     pub fn stop(&mut self) {
+        self.down.store(true, Ordering::SeqCst);
+        self.cut_open_connections();
+    }
+
+    /// Back up on the same port, with the messages received so far.
+    pub fn restart(&mut self) {
+        self.down.store(false, Ordering::SeqCst);
+    }
+
+    fn cut_open_connections(&self) {
+        for (_, stream) in self.shared.lock().open_streams.drain(..) {
+            let _ = stream.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for TestSmtp {
+    fn drop(&mut self) {
         let Some(acceptor) = self.acceptor.take() else {
             return;
         };
         self.stopping.store(true, Ordering::SeqCst);
         // Wake the blocking accept() so the thread sees the flag and drops the listener.
         let _ = TcpStream::connect((Ipv4Addr::LOCALHOST, self.port));
-        acceptor.join().expect("SMTP accept thread panicked");
-        for (_, stream) in self.shared.lock().open_streams.drain(..) {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-    }
-
-    /// Stops and starts again on the same port, keeping received messages.
-    pub fn restart(&mut self) {
-        self.stop();
-        let messages = self.messages();
-        *self = Self::launch(self.port, self.shared.login.clone(), messages);
+        let _ = acceptor.join();
+        self.cut_open_connections();
     }
 }
 
-impl Drop for TestSmtp {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>, stopping: Arc<AtomicBool>) {
+fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    stopping: Arc<AtomicBool>,
+    down: Arc<AtomicBool>,
+) {
     for stream in listener.incoming() {
         if stopping.load(Ordering::SeqCst) {
             break;
         }
         let Ok(stream) = stream else { continue };
+        if down.load(Ordering::SeqCst) {
+            let _ = stream.shutdown(Shutdown::Both);
+            continue;
+        }
         // Registered here, not in the session thread, so that `stop` (which
         // joins this thread first) sees every connection it must cut.
         let id = register_session(&shared, &stream);
