@@ -242,9 +242,18 @@ pub async fn sync_event(http: &serenity::Http, mc: &Masterclass) {
     let edit = if mc.status == MasterclassStatus::Cancelled {
         EditScheduledEvent::new().status(ScheduledEventStatus::Canceled)
     } else {
-        EditScheduledEvent::new()
+        let edit = EditScheduledEvent::new()
             .name(render::truncate(&mc.title, 100))
-            .description(render::truncate(&mc.description, 1000))
+            .description(render::truncate(&mc.description, 1000));
+        // Best effort: Discord refuses to turn a channel event into an external one and back,
+        // which is logged below; the announcement and emails carry the new place anyway.
+        match &mc.location {
+            Some(Location::Url(url)) => edit.location(render::truncate(url, 100)),
+            Some(Location::Channel(channel)) => {
+                edit.channel_id(serenity::ChannelId::new(channel.0))
+            }
+            None => edit,
+        }
     };
     let result = GuildId::new(mc.guild_id.0)
         .edit_scheduled_event(http, ScheduledEventId::new(event), edit)

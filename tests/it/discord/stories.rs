@@ -442,6 +442,41 @@ async fn the_time_can_never_be_edited_but_the_title_can() {
         )
         .await;
     assert_eq!(edit.body["embeds"][0]["title"], "Fixed time, new name");
+    let events = format!("/guilds/{GUILD}/scheduled-events/*");
+    let event = bot
+        .fake
+        .wait_for(
+            "the renamed event",
+            |r| r.seq >= mark && r.is("PATCH", &events),
+            T,
+        )
+        .await;
+    assert_eq!(event.body["name"], "Fixed time, new name");
+
+    // A new link moves the event too.
+    let mark = bot.fake.mark();
+    let link = json!({"name": "link", "type": 3, "value": "https://meet.example.org/rust"});
+    let h = bot
+        .command(MENTOR, "edit", json!([pick(&hosted.masterclass), link]))
+        .await;
+    assert!(bot.reply_text(&h).await.starts_with("Updated"));
+    let event = bot
+        .fake
+        .wait_for(
+            "the moved event",
+            |r| r.seq >= mark && r.is("PATCH", &events),
+            T,
+        )
+        .await;
+    assert_eq!(
+        event.body["entity_metadata"]["location"],
+        "https://meet.example.org/rust"
+    );
+    let bad = json!({"name": "link", "type": 3, "value": "javascript:alert(1)"});
+    let h = bot
+        .command(MENTOR, "edit", json!([pick(&hosted.masterclass), bad]))
+        .await;
+    assert!(bot.reply_text(&h).await.starts_with("The location must be"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
