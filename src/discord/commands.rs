@@ -6,7 +6,7 @@ use super::pending::{CancelRequest, Draft};
 use super::render::{self, Action};
 use super::{Ctx, Data, Error};
 use crate::domain::{Caller, ChannelId, Location, RoleId, TimeZone, UserError, UserId};
-use crate::email::calendar_of;
+use crate::email::{calendar_of, IcsEvent};
 use crate::service::{GuildSettingsChange, MasterclassEdit, SessionFilter, SessionRole};
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
@@ -538,7 +538,7 @@ pub async fn calendar(ctx: Ctx<'_>) -> Result<(), Error> {
     let events: Vec<_> = sessions
         .iter()
         .filter(|s| s.role != SessionRole::Waitlisted)
-        .map(|s| render::ics_event(&s.masterclass))
+        .map(|s| IcsEvent::of(&s.masterclass))
         .collect();
     let file = CreateAttachment::bytes(calendar_of(&events).into_bytes(), "masterclasses.ics");
     let text = format!(

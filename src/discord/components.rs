@@ -5,7 +5,7 @@ use super::flows::{self, caller_of};
 use super::render::{self, Action};
 use super::{mirror, Data, Error};
 use crate::domain::{Caller, MasterclassId, UserError};
-use crate::email::{masterclass_ics, IcsMethod};
+use crate::email::{masterclass_ics, IcsEvent, IcsMethod};
 use crate::service::HostRequest;
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
@@ -116,7 +116,7 @@ async fn on_click(
         }
         Action::Calendar(id) => {
             let mc = data.service.masterclass(&caller, id).await?;
-            let ics = masterclass_ics(&render::ics_event(&mc), IcsMethod::Publish);
+            let ics = masterclass_ics(&IcsEvent::of(&mc), IcsMethod::Publish);
             let file = CreateAttachment::bytes(ics.into_bytes(), "masterclass.ics");
             let reply = CreateInteractionResponseMessage::new()
                 .content("Open the file to add this masterclass to your calendar.")

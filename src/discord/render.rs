@@ -5,7 +5,6 @@ pub use crate::domain::truncate;
 use crate::domain::{
     Location, Masterclass, MasterclassId, MasterclassStatus, NewMasterclass, UserId,
 };
-use crate::email::IcsEvent;
 use crate::service::Counts;
 use chrono::{DateTime, Utc};
 use poise::serenity_prelude as serenity;
@@ -218,23 +217,6 @@ pub fn choice_label(mc: &Masterclass) -> String {
         mc.starts_at.format("%a %-d %b %H:%M")
     );
     truncate(&label, 100)
-}
-
-pub fn ics_event(mc: &Masterclass) -> IcsEvent {
-    IcsEvent {
-        uid: mc.calendar_uid(),
-        sequence: mc.sequence,
-        title: mc.title.clone(),
-        description: mc.description.clone(),
-        start: mc.starts_at,
-        end: mc.ends_at(),
-        location: mc.location_link(),
-        url: mc.thread_url(),
-        organizer_name: None,
-        organizer_email: None,
-        attendee_email: None,
-        cancelled: mc.status == MasterclassStatus::Cancelled,
-    }
 }
 
 /// Splits mentions into lines that fit a message.

@@ -4,6 +4,7 @@
 //! escapes TEXT values; we only clean inputs it does not handle (bare CR,
 //! control characters, quotes in parameter values).
 
+use crate::domain::{Masterclass, MasterclassStatus};
 use chrono::{DateTime, Utc};
 use icalendar::{Calendar, Component, Event, EventLike, EventStatus, Property};
 
@@ -58,6 +59,26 @@ pub struct IcsEvent {
     /// (RSVP=FALSE: joining happens in Discord, not by answering the invite).
     pub attendee_email: Option<String>,
     pub cancelled: bool,
+}
+
+impl IcsEvent {
+    /// The calendar event of a masterclass, with no organizer or attendee named.
+    pub fn of(mc: &Masterclass) -> IcsEvent {
+        IcsEvent {
+            uid: mc.calendar_uid(),
+            sequence: mc.sequence,
+            title: mc.title.clone(),
+            description: mc.description.clone(),
+            start: mc.starts_at,
+            end: mc.ends_at(),
+            location: mc.location_link(),
+            url: mc.thread_url(),
+            organizer_name: None,
+            organizer_email: None,
+            attendee_email: None,
+            cancelled: mc.status == MasterclassStatus::Cancelled,
+        }
+    }
 }
 
 /// A calendar with one event, for an invitation (REQUEST) or a cancellation (CANCEL).

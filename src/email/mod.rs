@@ -1,7 +1,7 @@
 //! Email notifications: rendering (minijinja), calendar invitations
 //! (icalendar) and delivery (lettre SMTP pool, or `.eml` files).
 //!
-//! Depends on no other module of the bot but `config::Secret` and `domain::NoticeKind`.
+//! Depends only on the domain (`NoticeKind`, a masterclass's calendar event) and `config::Secret`.
 
 mod ics;
 mod mailer;

@@ -1,7 +1,7 @@
 //! Turns a notification into an email: the templates of `crate::email` filled from the
 //! masterclass and the payload, with a calendar object where a time is involved.
 
-use crate::domain::{Location, Masterclass, MasterclassStatus, NoticeKind};
+use crate::domain::{Location, Masterclass, NoticeKind};
 use crate::email::{
     format_duration, masterclass_ics, render, CalendarAttachment, EmailNotice, IcsEvent,
     MasterclassView, OutgoingEmail,
@@ -76,20 +76,11 @@ impl MasterclassEmail<'_> {
     }
 
     fn ics_event(&self) -> IcsEvent {
-        let mc = self.masterclass;
         IcsEvent {
-            uid: mc.calendar_uid(),
-            sequence: mc.sequence,
-            title: mc.title.clone(),
-            description: mc.description.clone(),
-            start: mc.starts_at,
-            end: mc.ends_at(),
-            location: location_text(mc),
-            url: mc.thread_url(),
             organizer_name: Some(self.host_name.to_owned()),
             organizer_email: Some(self.organizer.to_owned()),
             attendee_email: Some(self.to.to_owned()),
-            cancelled: mc.status == MasterclassStatus::Cancelled,
+            ..IcsEvent::of(self.masterclass)
         }
     }
 }

@@ -382,9 +382,16 @@ impl Service {
                         .await?
                         .ok_or(UserError::NotParticipant)?;
                     mc.ensure_open(now)?;
-                    let outcome =
-                        drop_participant(conn, &mut notices, mc, seat, caller.user_id, "left", now)
-                            .await?;
+                    let outcome = drop_participant(
+                        conn,
+                        &mut notices,
+                        mc,
+                        seat,
+                        caller.user_id,
+                        Departure::Left,
+                        now,
+                    )
+                    .await?;
                     notices.write(conn, now).await?;
                     Ok(outcome)
                 })
@@ -418,28 +425,10 @@ impl Service {
                         mc,
                         seat,
                         caller.user_id,
-                        "removed",
+                        Departure::Removed,
                         now,
                     )
                     .await?;
-                    let event = activity::record(
-                        conn,
-                        Some(outcome.masterclass.guild_id),
-                        Some(outcome.masterclass.id),
-                        caller.user_id,
-                        "removed_notice",
-                        json!({ "member": member }),
-                        now,
-                    )
-                    .await?;
-                    notices.tell_member(
-                        event,
-                        &outcome.masterclass,
-                        member,
-                        NoticeKind::Removed,
-                        json!({}),
-                        now,
-                    );
                     notices.write(conn, now).await?;
                     Ok(outcome)
                 })
@@ -742,13 +731,21 @@ fn split(masterclass: Masterclass, everyone: Vec<Participant>) -> Participants {
 }
 
 /// Removes a sign-up, voids its reminders, and hands a freed seat to the first in line.
+/// How a member stopped being signed up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Departure {
+    Left,
+    /// By the host or an admin: the member is told.
+    Removed,
+}
+
 async fn drop_participant(
     conn: &mut SqliteConnection,
     notices: &mut Notices,
     mc: Masterclass,
     seat: Participant,
     actor: UserId,
-    action: &str,
+    departure: Departure,
     now: DateTime<Utc>,
 ) -> Result<LeaveOutcome> {
     participants::delete(conn, mc.id, seat.user_id).await?;
@@ -758,11 +755,24 @@ async fn drop_participant(
         Some(mc.guild_id),
         Some(mc.id),
         actor,
-        action,
+        match departure {
+            Departure::Left => "left",
+            Departure::Removed => "removed",
+        },
         json!({ "member": seat.user_id }),
         now,
     )
     .await?;
+    if departure == Departure::Removed {
+        notices.tell_member(
+            event,
+            &mc,
+            seat.user_id,
+            NoticeKind::Removed,
+            json!({}),
+            now,
+        );
+    }
     let promoted = if seat.status == ParticipantStatus::Attending {
         promote(conn, notices, &mc, 1, event, now)
             .await?

@@ -103,8 +103,9 @@ impl Db {
         answer.await.map_err(|_| closed())?
     }
 
-    /// Starts a write transaction. `BEGIN IMMEDIATE` takes the write lock up front, so a
-    /// transaction that reads and then writes can never fail half-way on a lock upgrade.
+    /// A plain write transaction, outside group commit: for set-up in tests and benchmarks.
+    /// The bot writes through [`Db::write`]. `BEGIN IMMEDIATE` takes the write lock up front, so
+    /// a transaction that reads and then writes can never fail half-way on a lock upgrade.
     pub async fn begin(&self) -> sqlx::Result<Tx> {
         self.writer.begin_with("BEGIN IMMEDIATE").await
     }
