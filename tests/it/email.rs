@@ -1,6 +1,7 @@
 //! The email adapter against a real SMTP server running in this process.
 
-use std::collections::{BTreeSet, HashMap};
+use crate::support::ics::{ics_value, parse_ics};
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -99,27 +100,6 @@ fn part_with_type<'a>(
                 && part.attachment_name().is_none()
         })
         .unwrap_or_else(|| panic!("no {ctype}/{subtype} part"))
-}
-
-/// RFC 5545 §3.1: unfold (CRLF + one space/tab), then split into
-/// name (without parameters) → values, in order.
-fn parse_ics(ics: &str) -> HashMap<String, Vec<String>> {
-    assert!(
-        !ics.replace("\r\n", "").contains('\n'),
-        "ICS must use CRLF only"
-    );
-    let unfolded = ics.replace("\r\n ", "").replace("\r\n\t", "");
-    let mut properties: HashMap<String, Vec<String>> = HashMap::new();
-    for line in unfolded.split("\r\n").filter(|l| !l.is_empty()) {
-        let (head, value) = line.split_once(':').expect("content line has a colon");
-        let name = head.split(';').next().unwrap().to_owned();
-        properties.entry(name).or_default().push(value.to_owned());
-    }
-    properties
-}
-
-fn ics_value<'a>(properties: &'a HashMap<String, Vec<String>>, name: &str) -> &'a str {
-    &properties.get(name).unwrap_or_else(|| panic!("no {name}"))[0]
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! Emails through the worker: real SMTP, parsed as MIME, calendar objects checked.
 
+use crate::support::ics::{ics_value, parse_ics};
 use std::collections::HashMap;
 
 use chrono::Duration;
@@ -34,22 +35,6 @@ fn calendar_part<'a>(parts: &'a [MessagePart<'a>]) -> &'a MessagePart<'a> {
                 .is_some_and(|ct| ct.ctype() == "text" && ct.subtype() == Some("calendar"))
         })
         .expect("a text/calendar part")
-}
-
-/// RFC 5545 content lines, unfolded, by property name (parameters dropped).
-fn ics_properties(ics: &str) -> HashMap<String, Vec<String>> {
-    let unfolded = ics.replace("\r\n ", "").replace("\r\n\t", "");
-    let mut properties: HashMap<String, Vec<String>> = HashMap::new();
-    for line in unfolded.split("\r\n").filter(|l| !l.is_empty()) {
-        let (head, value) = line.split_once(':').expect("content line has a colon");
-        let name = head.split(';').next().unwrap().to_owned();
-        properties.entry(name).or_default().push(value.to_owned());
-    }
-    properties
-}
-
-fn ics_value<'a>(properties: &'a HashMap<String, Vec<String>>, name: &str) -> &'a str {
-    &properties.get(name).unwrap_or_else(|| panic!("no {name}"))[0]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -93,7 +78,7 @@ async fn a_join_brings_an_invitation_and_tells_the_host_who_joined() {
         calendar.content_type().unwrap().attribute("method"),
         Some("REQUEST")
     );
-    let ics = ics_properties(calendar.text_contents().unwrap());
+    let ics = parse_ics(calendar.text_contents().unwrap());
     assert_eq!(ics_value(&ics, "METHOD"), "REQUEST");
     assert_eq!(
         ics_value(&ics, "UID"),
@@ -155,7 +140,7 @@ async fn a_cancellation_cancels_the_calendar_event() {
         calendar.content_type().unwrap().attribute("method"),
         Some("CANCEL")
     );
-    let ics = ics_properties(calendar.text_contents().unwrap());
+    let ics = parse_ics(calendar.text_contents().unwrap());
     assert_eq!(ics_value(&ics, "METHOD"), "CANCEL");
     assert_eq!(ics_value(&ics, "STATUS"), "CANCELLED");
     assert_eq!(
@@ -331,6 +316,6 @@ async fn a_waitlisted_member_is_mailed_when_promoted_not_before() {
         message.subject(),
         Some("A seat opened: you're attending “Rust ownership”")
     );
-    let ics = ics_properties(calendar_part(&message.parts).text_contents().unwrap());
+    let ics = parse_ics(calendar_part(&message.parts).text_contents().unwrap());
     assert_eq!(ics_value(&ics, "METHOD"), "REQUEST");
 }

@@ -1,3 +1,4 @@
 pub mod bot;
 pub mod fake_discord;
+pub mod ics;
 pub mod smtp;
