@@ -49,8 +49,10 @@ pub struct DiscordSettings {
     pub dev_guild_id: u64,
     /// Empty: talk to discord.com.
     pub api_proxy: String,
-    /// The pace of notification requests (DMs, thread messages), below Discord's global 50/s.
+    /// The pace of all the bot's REST requests but interaction answers, below Discord's 50/s.
     pub max_requests_per_second: f64,
+    /// A masterclass's thread is archived (not locked) this long after its end.
+    pub archive_threads_after_hours: u32,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -42,11 +42,13 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match app.run_until(shutdown_signal()).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let code = match app.run_until(shutdown_signal()).await {
+        Ok(()) => 0,
         Err(error) => {
             tracing::error!("stopped: {error:#}");
-            ExitCode::FAILURE
+            1
         }
-    }
+    };
+    // Everything that matters is committed; don't wait for stray connection tasks.
+    std::process::exit(code)
 }

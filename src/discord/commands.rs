@@ -39,12 +39,34 @@ fn caller(ctx: Ctx<'_>) -> Result<Caller, Error> {
 }
 
 async fn say(ctx: Ctx<'_>, text: impl Into<String>) -> Result<(), Error> {
-    ctx.send(
-        CreateReply::default()
-            .content(render::truncate(&text.into(), 2000))
-            .ephemeral(true),
-    )
-    .await?;
+    let text = render::truncate(&text.into(), 2000);
+    answer(ctx, CreateReply::default().content(text)).await
+}
+
+/// The one way commands answer: ephemeral, pinging nobody; the initial response, or once the
+/// command deferred, an edit of it (Discord refuses a second initial response).
+pub async fn answer(ctx: Ctx<'_>, reply: CreateReply) -> Result<(), Error> {
+    let reply = reply
+        .ephemeral(true)
+        .allowed_mentions(serenity::CreateAllowedMentions::new());
+    if let poise::Context::Application(app) = ctx {
+        if app
+            .has_sent_initial_response
+            .load(std::sync::atomic::Ordering::SeqCst)
+        {
+            let edit = reply.to_slash_initial_response_edit(serenity::EditInteractionResponse::new());
+            app.interaction.edit_response(ctx, edit).await?;
+            return Ok(());
+        }
+    }
+    ctx.send(reply).await?;
+    Ok(())
+}
+
+/// Commands that write acknowledge first: under a burst the change may take longer than
+/// Discord's 3 s, and a member must never see "did not respond" for a change that committed.
+async fn defer(ctx: Ctx<'_>) -> Result<(), Error> {
+    ctx.defer_ephemeral().await?;
     Ok(())
 }
 
@@ -250,14 +272,7 @@ async fn show_upcoming(ctx: Ctx<'_>, host: Option<&serenity::User>) -> Result<()
         .title("Upcoming masterclasses")
         .description(render::truncate(&lines.join("\n"), 4096));
     let buttons = join_buttons(list.iter().map(|(mc, _)| (mc.id, mc.title.clone())));
-    ctx.send(
-        CreateReply::default()
-            .embed(embed)
-            .components(buttons)
-            .ephemeral(true),
-    )
-    .await?;
-    Ok(())
+    answer(ctx, CreateReply::default().embed(embed).components(buttons)).await
 }
 
 /// Upcoming masterclasses, optionally of one mentor.
@@ -284,13 +299,9 @@ pub async fn join(
     masterclass: String,
 ) -> Result<(), Error> {
     let caller = caller(ctx)?;
-    let text = flows::join(
-        ctx.serenity_context(),
-        ctx.data(),
-        &caller,
-        masterclass_id(&masterclass)?,
-    )
-    .await?;
+    let id = masterclass_id(&masterclass)?;
+    defer(ctx).await?;
+    let text = flows::join(ctx.data(), &caller, id).await?;
     say(ctx, text).await
 }
 
@@ -303,13 +314,9 @@ pub async fn leave(
     masterclass: String,
 ) -> Result<(), Error> {
     let caller = caller(ctx)?;
-    let text = flows::leave(
-        ctx.serenity_context(),
-        ctx.data(),
-        &caller,
-        masterclass_id(&masterclass)?,
-    )
-    .await?;
+    let id = masterclass_id(&masterclass)?;
+    defer(ctx).await?;
+    let text = flows::leave(ctx.data(), &caller, id).await?;
     say(ctx, text).await
 }
 
@@ -325,9 +332,7 @@ pub async fn participants(
     let embed =
         super::components::participants_embed(ctx.data(), &caller, masterclass_id(&masterclass)?)
             .await?;
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
-        .await?;
-    Ok(())
+    answer(ctx, CreateReply::default().embed(embed)).await
 }
 
 /// Cancel a masterclass: everyone signed up is told your reason.
@@ -341,6 +346,7 @@ pub async fn cancel(
 ) -> Result<(), Error> {
     let caller = caller(ctx)?;
     let id = masterclass_id(&masterclass)?;
+    defer(ctx).await?;
     let (mc, reason) = ctx
         .data()
         .service
@@ -369,14 +375,7 @@ pub async fn cancel(
             .label("Keep it")
             .style(ButtonStyle::Secondary),
     ])];
-    ctx.send(
-        CreateReply::default()
-            .content(text)
-            .components(buttons)
-            .ephemeral(true),
-    )
-    .await?;
-    Ok(())
+    answer(ctx, CreateReply::default().content(text).components(buttons)).await
 }
 
 /// Change the title, description, place or capacity. The date and time can't change.
@@ -418,36 +417,22 @@ pub async fn edit(
         start,
         duration_minutes: duration,
     };
+    defer(ctx).await?;
     let outcome = ctx
         .data()
         .service
         .edit(&caller, id, change, Utc::now())
         .await?;
-    ctx.data().wake_worker.notify_one();
-    let mc = outcome.masterclass.clone();
-    let promoted = outcome.promoted.len();
-    let http = ctx.serenity_context().http.clone();
-    let service = ctx.data().service.clone();
-    let refresher = std::sync::Arc::clone(&ctx.data().refresher);
-    tokio::spawn(async move {
-        for member in &outcome.promoted {
-            super::mirror::add_to_thread(&http, &outcome.masterclass, *member).await;
-        }
-        refresher
-            .refresh(&http, &service, &outcome.masterclass)
-            .await;
-        super::mirror::sync_event(&http, &outcome.masterclass).await;
-    });
-    let promoted = if promoted > 0 {
-        format!(" {promoted} from the waitlist got a seat.")
-    } else {
-        String::new()
+    ctx.data().changed();
+    let promoted = match outcome.promoted.len() {
+        0 => String::new(),
+        n => format!(" {n} from the waitlist got a seat."),
     };
     say(
         ctx,
         format!(
             "Updated **{}**.{promoted}",
-            render::truncate(&mc.title, 100)
+            render::truncate(&outcome.masterclass.title, 100)
         ),
     )
     .await
@@ -464,14 +449,8 @@ pub async fn remove(
 ) -> Result<(), Error> {
     let caller = caller(ctx)?;
     let id = masterclass_id(&masterclass)?;
-    let text = flows::remove(
-        ctx.serenity_context(),
-        ctx.data(),
-        &caller,
-        id,
-        UserId(member.id.get()),
-    )
-    .await?;
+    defer(ctx).await?;
+    let text = flows::remove(ctx.data(), &caller, id, UserId(member.id.get())).await?;
     say(ctx, text).await
 }
 
@@ -516,9 +495,7 @@ pub async fn sessions(
     let embed = CreateEmbed::new()
         .title("Your sessions")
         .description(render::truncate(&lines.join("\n"), 4096));
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
-        .await?;
-    Ok(())
+    answer(ctx, CreateReply::default().embed(embed)).await
 }
 
 /// A calendar file of your upcoming sessions.
@@ -545,14 +522,7 @@ pub async fn calendar(ctx: Ctx<'_>) -> Result<(), Error> {
         "{} upcoming session(s). Open the file to add them to your calendar.",
         events.len()
     );
-    ctx.send(
-        CreateReply::default()
-            .content(text)
-            .attachment(file)
-            .ephemeral(true),
-    )
-    .await?;
-    Ok(())
+    answer(ctx, CreateReply::default().content(text).attachment(file)).await
 }
 
 /// Your own settings: time zone, notifications, email.
@@ -852,25 +822,29 @@ pub async fn threads(
     .await
 }
 
-/// Notifications that failed or are being retried.
+/// Notifications and Discord objects that failed or are being retried.
 #[poise::command(slash_command)]
 pub async fn deliveries(ctx: Ctx<'_>) -> Result<(), Error> {
     let caller = caller(ctx)?;
-    let problems = ctx.data().service.delivery_problems(&caller, 20).await?;
-    if problems.is_empty() {
+    let service = &ctx.data().service;
+    let problems = service.delivery_problems(&caller, 20).await?;
+    let discord_side = service.sync_problems(&caller, 10).await?;
+    if problems.is_empty() && discord_side.is_empty() {
         return say(
             ctx,
-            "Every notification so far was delivered (or is simply not due yet).",
+            "Every notification so far was delivered (or is simply not due yet), and every announcement, thread and event is in step.",
         )
         .await;
     }
-    let lines: Vec<String> = problems.iter().map(crate::service::describe).collect();
+    let lines: Vec<String> = discord_side
+        .iter()
+        .map(crate::service::describe_sync)
+        .chain(problems.iter().map(crate::service::describe))
+        .collect();
     let embed = CreateEmbed::new()
-        .title("Notifications with problems")
+        .title("Notifications and Discord objects with problems")
         .description(render::truncate(&lines.join("\n"), 4096));
-    ctx.send(CreateReply::default().embed(embed).ephemeral(true))
-        .await?;
-    Ok(())
+    answer(ctx, CreateReply::default().embed(embed)).await
 }
 
 /// What this bot does and how to get help.

@@ -2,66 +2,121 @@
 //! after a restart. A custom_id is parsed strictly; anything else is refused and changes nothing.
 
 use super::flows::{self, caller_of};
+use super::pending::SaveStart;
 use super::render::{self, Action};
-use super::{mirror, Data, Error};
+use super::{Data, Error};
 use crate::domain::{Caller, MasterclassId, UserError};
 use crate::email::{masterclass_ics, IcsEvent, IcsMethod};
 use crate::service::HostRequest;
 use chrono::Utc;
+use futures::FutureExt as _;
 use poise::serenity_prelude as serenity;
 use serenity::{
-    ActionRowComponent, ComponentInteraction, CreateAttachment, CreateEmbed,
-    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
-    ModalInteraction,
+    ActionRowComponent, ComponentInteraction, CreateAllowedMentions, CreateAttachment,
+    CreateEmbed, CreateInteractionResponse, CreateInteractionResponseMessage,
+    EditInteractionResponse, ModalInteraction,
 };
+use tracing::Instrument as _;
 
 pub async fn on_event(
     framework: poise::FrameworkContext<'_, Data, Error>,
     event: &serenity::FullEvent,
 ) -> Result<(), Error> {
-    let serenity::FullEvent::InteractionCreate { interaction } = event else {
-        return Ok(());
-    };
     let ctx = framework.serenity_context;
     let data = framework.user_data;
-    match interaction {
-        serenity::Interaction::Component(click) => {
-            let outcome = on_click(ctx, data, click).await;
-            answer_failure(ctx, &click.data.custom_id, outcome, |reply| {
-                click.create_response(ctx, reply)
-            })
-            .await
-        }
-        serenity::Interaction::Modal(form) => {
-            let outcome = on_form(ctx, data, form).await;
-            answer_failure(ctx, &form.data.custom_id, outcome, |reply| {
-                form.create_response(ctx, reply)
-            })
-            .await
+    match event {
+        serenity::FullEvent::InteractionCreate { interaction } => match interaction {
+            serenity::Interaction::Component(click) => {
+                let span = tracing::info_span!(
+                    "interaction", id = %click.id, guild = ?click.guild_id.map(|g| g.get()),
+                    user = %click.user.id, custom_id = %click.data.custom_id,
+                );
+                let mut acked = false;
+                let outcome = guarded(on_click(ctx, data, click, &mut acked))
+                    .instrument(span.clone())
+                    .await;
+                answer_failure(ctx, &click.data.custom_id, outcome, acked, |reply| {
+                    click.create_response(ctx, reply)
+                }, |edit| click.edit_response(ctx, edit))
+                .instrument(span)
+                .await
+            }
+            serenity::Interaction::Modal(form) => {
+                let span = tracing::info_span!(
+                    "interaction", id = %form.id, guild = ?form.guild_id.map(|g| g.get()),
+                    user = %form.user.id, custom_id = %form.data.custom_id,
+                );
+                let outcome = guarded(on_form(ctx, data, form)).instrument(span.clone()).await;
+                answer_failure(ctx, &form.data.custom_id, outcome, false, |reply| {
+                    form.create_response(ctx, reply)
+                }, |edit| form.edit_response(ctx, edit))
+                .instrument(span)
+                .await
+            }
+            _ => {}
+        },
+        serenity::FullEvent::ThreadUpdate { new, .. } => {
+            let archived = new.thread_metadata.is_some_and(|meta| meta.archived);
+            if archived {
+                let thread = crate::domain::ChannelId(new.id.get());
+                match data.service.thread_archived(thread, Utc::now()).await {
+                    Ok(true) => data.wake_sync.notify_one(),
+                    Ok(false) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, %thread, "could not note an archived thread")
+                    }
+                }
+            }
         }
         _ => {}
     }
     Ok(())
 }
 
-/// Turns a failed handler into an ephemeral answer (handlers answer themselves on success).
-async fn answer_failure<F, Fut>(
+/// A panicking handler (a bug) still gets the user an answer.
+async fn guarded(
+    handler: impl std::future::Future<Output = Result<(), Error>>,
+) -> Result<(), Error> {
+    std::panic::AssertUnwindSafe(handler)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("the handler panicked").into()))
+}
+
+/// Turns a failed handler into an ephemeral answer (handlers answer themselves on success):
+/// the initial response, or an edit of it once the interaction was acknowledged (Discord
+/// refuses a second initial response).
+async fn answer_failure<R, RFut, E, EFut>(
     _ctx: &serenity::Context,
     custom_id: &str,
     outcome: Result<(), Error>,
-    respond: F,
+    acked: bool,
+    respond: R,
+    edit: E,
 ) where
-    F: FnOnce(CreateInteractionResponse) -> Fut,
-    Fut: std::future::Future<Output = serenity::Result<()>>,
+    R: FnOnce(CreateInteractionResponse) -> RFut,
+    RFut: std::future::Future<Output = serenity::Result<()>>,
+    E: FnOnce(EditInteractionResponse) -> EFut,
+    EFut: std::future::Future<Output = serenity::Result<serenity::Message>>,
 {
-    if let Err(error) = outcome {
-        let text = error.user_message(&format!("component {custom_id}"));
+    let Err(error) = outcome else { return };
+    let text = error.user_message(&format!("component {custom_id}"));
+    let sent = if acked {
+        let change = EditInteractionResponse::new()
+            .content(text)
+            .embeds(vec![])
+            .components(vec![])
+            .allowed_mentions(CreateAllowedMentions::new());
+        edit(change).await.map(drop)
+    } else {
         let reply = CreateInteractionResponseMessage::new()
             .content(text)
-            .ephemeral(true);
-        if let Err(e) = respond(CreateInteractionResponse::Message(reply)).await {
-            tracing::warn!(error = %e, custom_id, "could not answer an interaction");
-        }
+            .ephemeral(true)
+            .allowed_mentions(CreateAllowedMentions::new());
+        respond(CreateInteractionResponse::Message(reply)).await
+    };
+    if let Err(e) = sent {
+        tracing::warn!(error = %e, custom_id, "could not answer an interaction");
     }
 }
 
@@ -75,7 +130,9 @@ async fn answer_deferred(
         Ok(text) => text,
         Err(error) => error.user_message(&format!("component {}", click.data.custom_id)),
     };
-    let edit = EditInteractionResponse::new().content(render::truncate(&text, 2000));
+    let edit = EditInteractionResponse::new()
+        .content(render::truncate(&text, 2000))
+        .allowed_mentions(CreateAllowedMentions::new());
     click.edit_response(ctx, edit).await?;
     Ok(())
 }
@@ -84,54 +141,63 @@ fn click_caller(click: &ComponentInteraction) -> Result<Caller, Error> {
     caller_of(click.guild_id, click.member.as_ref(), &click.user)
 }
 
+/// Handles a click; `acked` tells the caller whether Discord has the initial response already.
 async fn on_click(
     ctx: &serenity::Context,
     data: &Data,
     click: &ComponentInteraction,
+    acked: &mut bool,
 ) -> Result<(), Error> {
     // A custom_id we did not make (or that someone forged) is refused before anything else.
     let action = Action::parse(&click.data.custom_id).ok_or(UserError::Expired)?;
     let caller = click_caller(click)?;
+    let reply = |text: String| {
+        let message = CreateInteractionResponseMessage::new()
+            .content(render::truncate(&text, 2000))
+            .ephemeral(true)
+            .allowed_mentions(CreateAllowedMentions::new());
+        CreateInteractionResponse::Message(message)
+    };
     match action {
         // Seats are decided one transaction at a time: under a burst of clicks the answer may
         // take longer than Discord's 3 s, so acknowledge first and answer in the same message.
         Action::Join(id) => {
             click.defer_ephemeral(ctx).await?;
-            let outcome = flows::join(ctx, data, &caller, id).await;
+            *acked = true;
+            let outcome = flows::join(data, &caller, id).await;
             answer_deferred(ctx, click, outcome).await?;
         }
         Action::Leave(id) => {
             click.defer_ephemeral(ctx).await?;
-            let outcome = flows::leave(ctx, data, &caller, id).await;
+            *acked = true;
+            let outcome = flows::leave(data, &caller, id).await;
             answer_deferred(ctx, click, outcome).await?;
         }
         Action::Participants(id) => {
             let embed = participants_embed(data, &caller, id).await?;
-            let reply = CreateInteractionResponseMessage::new()
+            let message = CreateInteractionResponseMessage::new()
                 .embed(embed)
-                .ephemeral(true);
+                .ephemeral(true)
+                .allowed_mentions(CreateAllowedMentions::new());
             click
-                .create_response(ctx, CreateInteractionResponse::Message(reply))
+                .create_response(ctx, CreateInteractionResponse::Message(message))
                 .await?;
         }
         Action::Calendar(id) => {
             let mc = data.service.masterclass(&caller, id).await?;
             let ics = masterclass_ics(&IcsEvent::of(&mc), IcsMethod::Publish);
             let file = CreateAttachment::bytes(ics.into_bytes(), "masterclass.ics");
-            let reply = CreateInteractionResponseMessage::new()
+            let message = CreateInteractionResponseMessage::new()
                 .content("Open the file to add this masterclass to your calendar.")
                 .add_file(file)
                 .ephemeral(true);
             click
-                .create_response(ctx, CreateInteractionResponse::Message(reply))
+                .create_response(ctx, CreateInteractionResponse::Message(message))
                 .await?;
         }
-        Action::Save(key) => save(ctx, data, click, &caller, key).await?,
+        Action::Save(key) => save(ctx, data, click, &caller, key, acked).await?,
         Action::Discard(key) => {
-            let draft = data.pending.take_draft(key).ok_or(UserError::Expired)?;
-            if draft.host_id != caller.user_id {
-                return Err(UserError::NotYours.into());
-            }
+            data.pending.discard_draft(key, &caller)?;
             let update = CreateInteractionResponseMessage::new()
                 .content("Discarded. Nothing was saved.")
                 .embeds(vec![])
@@ -141,32 +207,29 @@ async fn on_click(
                 .await?;
         }
         Action::ConfirmCancel(key) => {
-            let request = data.pending.take_cancel(key).ok_or(UserError::Expired)?;
-            if request.user_id != caller.user_id || request.guild_id != caller.guild_id {
-                return Err(UserError::NotYours.into());
-            }
+            let request = data.pending.take_cancel(key, &caller)?;
             click
                 .create_response(ctx, CreateInteractionResponse::Acknowledge)
                 .await?;
+            *acked = true;
             let cancelled = data
                 .service
                 .cancel(&caller, request.masterclass_id, &request.reason, Utc::now())
                 .await?;
-            data.wake_worker.notify_one();
+            data.changed();
             let mc = &cancelled.masterclass;
-            data.refresher.refresh(&ctx.http, &data.service, mc).await;
-            mirror::sync_event(&ctx.http, mc).await;
             let told = cancelled.attending.len() + cancelled.waitlist.len();
             let edit = EditInteractionResponse::new()
                 .content(format!(
                     "**{}** is cancelled. {told} member(s) are being told why.",
                     render::truncate(&mc.title, 100)
                 ))
-                .components(vec![]);
+                .components(vec![])
+                .allowed_mentions(CreateAllowedMentions::new());
             click.edit_response(ctx, edit).await?;
         }
         Action::KeepMasterclass(key) => {
-            data.pending.take_cancel(key);
+            data.pending.take_cancel(key, &caller)?;
             let update = CreateInteractionResponseMessage::new()
                 .content("Nothing changed.")
                 .components(vec![]);
@@ -174,56 +237,78 @@ async fn on_click(
                 .create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
                 .await?;
         }
-        Action::HostForm(_) => return Err(UserError::Expired.into()),
+        Action::HostForm(_) => {
+            click
+                .create_response(ctx, reply(UserError::Expired.to_string()))
+                .await?;
+        }
     }
     Ok(())
 }
 
-/// Save: store the masterclass, then announce it, open its thread and create its event.
+/// Save: store the masterclass with everything it causes; the sync worker announces it, opens
+/// its thread and creates its event.
 async fn save(
     ctx: &serenity::Context,
     data: &Data,
     click: &ComponentInteraction,
     caller: &Caller,
     key: u64,
+    acked: &mut bool,
 ) -> Result<(), Error> {
-    let draft = data.pending.draft(key).ok_or(UserError::Expired)?;
-    if draft.host_id != caller.user_id || draft.guild_id != caller.guild_id {
-        return Err(UserError::NotYours.into());
-    }
-    let new = draft.checked.ok_or(UserError::Expired)?;
-    // Publishing takes several requests: acknowledge now, edit the preview when done.
+    let new = match data.pending.begin_save(key, caller)? {
+        SaveStart::Draft(new) => new,
+        SaveStart::Saving => {
+            let message = CreateInteractionResponseMessage::new()
+                .content("This masterclass is being saved already.")
+                .ephemeral(true);
+            click
+                .create_response(ctx, CreateInteractionResponse::Message(message))
+                .await?;
+            return Ok(());
+        }
+        SaveStart::Saved(id) => {
+            let mc = data.service.masterclass(caller, id).await?;
+            let message = CreateInteractionResponseMessage::new()
+                .content(render::truncate(&saved_text(&mc), 2000))
+                .ephemeral(true)
+                .allowed_mentions(CreateAllowedMentions::new());
+            click
+                .create_response(ctx, CreateInteractionResponse::Message(message))
+                .await?;
+            return Ok(());
+        }
+    };
     click
         .create_response(ctx, CreateInteractionResponse::Acknowledge)
         .await?;
-    let hosted = data.service.host(caller, new, Utc::now()).await?;
-    data.pending.take_draft(key);
-    data.wake_worker.notify_one();
-    let settings = data.service.guild_settings(caller.guild_id).await?;
-    let (ids, problems) =
-        mirror::publish(ctx, &settings, &hosted.masterclass, &hosted.attending).await;
-    data.service
-        .set_discord_ids(hosted.masterclass.id, ids)
-        .await?;
-    let mut text = format!(
-        "Saved! **{}** is announced",
-        render::truncate(&hosted.masterclass.title, 100)
-    );
-    if let Some(channel) = ids.announcement_channel_id {
-        text.push_str(&format!(" in <#{channel}>"));
-    }
-    if let Some(thread) = ids.thread_id {
-        text.push_str(&format!("; its thread is <#{thread}>"));
-    }
-    text.push('.');
-    if !problems.is_empty() {
-        text.push_str(&format!("\nBut: {}.", problems.join("; ")));
-    }
+    *acked = true;
+    let hosted = match data.service.host(caller, new, Utc::now()).await {
+        Ok(hosted) => hosted,
+        Err(error) => {
+            data.pending.end_save(key, None);
+            return Err(error.into());
+        }
+    };
+    data.pending.end_save(key, Some(hosted.masterclass.id));
+    data.changed();
     let edit = EditInteractionResponse::new()
-        .content(render::truncate(&text, 2000))
-        .components(vec![]);
+        .content(render::truncate(&saved_text(&hosted.masterclass), 2000))
+        .components(vec![])
+        .allowed_mentions(CreateAllowedMentions::new());
     click.edit_response(ctx, edit).await?;
     Ok(())
+}
+
+fn saved_text(mc: &crate::domain::Masterclass) -> String {
+    let place = mc
+        .announcement_channel_id
+        .map(|c| format!(" in <#{c}>"))
+        .unwrap_or_default();
+    format!(
+        "Saved! **{}** is announced{place}, with its discussion thread and a server event.",
+        render::truncate(&mc.title, 100)
+    )
 }
 
 async fn on_form(

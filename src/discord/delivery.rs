@@ -28,6 +28,60 @@ const CLOSED_DMS_TTL: Duration = Duration::from_secs(60 * 60);
 /// When a 429 says nothing about how long to wait.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// How a REST call to Discord failed.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum RestError {
+    #[error("rate limited by Discord (retry after {retry_after:?})")]
+    RateLimited { retry_after: Duration },
+    /// Network trouble or a 5xx answer.
+    #[error("Discord is unreachable: {0}")]
+    Transient(String),
+    /// Discord answered no, with its JSON error code (50083: thread archived, 10008: unknown
+    /// message, 50013: missing permissions…).
+    #[error("Discord refused: {}", self.detail())]
+    Refused {
+        status: u16,
+        code: i64,
+        message: String,
+    },
+}
+
+impl RestError {
+    /// "404: Unknown Message (code 10008)".
+    fn detail(&self) -> String {
+        match self {
+            RestError::Refused {
+                status,
+                code,
+                message,
+            } => format!("{status}: {message} (code {code})"),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn code(&self) -> Option<i64> {
+        match self {
+            RestError::Refused { code, .. } => Some(*code),
+            _ => None,
+        }
+    }
+}
+
+impl From<RestError> for DiscordError {
+    fn from(error: RestError) -> Self {
+        match error {
+            RestError::RateLimited { retry_after } => DiscordError::RateLimited { retry_after },
+            RestError::Transient(why) => DiscordError::Transient(why),
+            RestError::Refused { status: 403, code: 50007, .. } => DiscordError::DmsClosed,
+            // A bad token: an admin can fix it, the notification should wait.
+            refused @ RestError::Refused { status: 401, .. } => {
+                DiscordError::Transient(refused.detail())
+            }
+            refused => DiscordError::Permanent(refused.detail()),
+        }
+    }
+}
+
 /// Spaces requests to Discord evenly. Clone it to share one budget across the process.
 #[derive(Clone, Debug)]
 pub struct DiscordPacer {
@@ -115,20 +169,30 @@ impl SerenityDiscord {
 
     /// Sends one request in its turn; the body of a successful answer.
     async fn call(&self, request: Request<'_>) -> Result<Vec<u8>, DiscordError> {
+        self.send(request).await.map_err(DiscordError::from)
+    }
+
+    /// Sends one request in its turn (every REST call of the bot but the interaction endpoints
+    /// goes through here, so they share one budget); the body of a successful answer.
+    pub async fn send(&self, request: Request<'_>) -> Result<Vec<u8>, RestError> {
         let request = request
             .build(&self.client, self.http.token(), self.http.proxy.as_deref())
-            .map_err(|e| DiscordError::Permanent(format!("cannot build the request: {e}")))?;
+            .map_err(|e| RestError::Refused {
+                status: 0,
+                code: 0,
+                message: format!("cannot build the request: {e}"),
+            })?;
         self.pacer.wait_turn().await;
         let response = request
             .send()
             .await
-            .map_err(|e| DiscordError::Transient(e.to_string()))?;
+            .map_err(|e| RestError::Transient(e.to_string()))?;
         let status = response.status();
         let headers = response.headers().clone();
         let body = response
             .bytes()
             .await
-            .map_err(|e| DiscordError::Transient(e.to_string()))?;
+            .map_err(|e| RestError::Transient(e.to_string()))?;
         if status.is_success() {
             return Ok(body.to_vec());
         }
@@ -147,17 +211,29 @@ impl SerenityDiscord {
                 self.pacer.pause(retry_after);
             }
             tracing::debug!(?retry_after, global, "Discord rate limit");
-            return Err(DiscordError::RateLimited { retry_after });
+            return Err(RestError::RateLimited { retry_after });
         }
         let code = answer["code"].as_i64().unwrap_or(0);
-        let message = answer["message"].as_str().unwrap_or("");
-        let described = format!("{status}: {message} (code {code})");
+        let message = answer["message"].as_str().unwrap_or("").to_owned();
         Err(match status.as_u16() {
-            403 if code == 50007 => DiscordError::DmsClosed,
-            // A bad token or Discord's own trouble: an admin or time can fix it.
-            401 | 408 | 500..=599 => DiscordError::Transient(described),
-            _ => DiscordError::Permanent(described),
+            // Discord's own trouble: time fixes it.
+            408 | 500..=599 => RestError::Transient(format!("{status}: {message} (code {code})")),
+            status => RestError::Refused {
+                status,
+                code,
+                message,
+            },
         })
+    }
+
+    /// Sends a request and reads its JSON answer.
+    pub async fn send_json(&self, request: Request<'_>) -> Result<Value, RestError> {
+        let body = self.send(request).await?;
+        if body.is_empty() {
+            return Ok(Value::Null);
+        }
+        serde_json::from_slice(&body)
+            .map_err(|e| RestError::Transient(format!("unexpected answer from Discord: {e}")))
     }
 
     async fn dm_channel(&self, user: UserId) -> Result<ChannelId, DiscordError> {
@@ -243,17 +319,6 @@ impl DiscordPort for SerenityDiscord {
         message: &DiscordMessage,
     ) -> Result<(), DiscordError> {
         self.post(channel, message).await
-    }
-
-    async fn close_thread(&self, thread: ChannelId) -> Result<(), DiscordError> {
-        let edit = serde_json::json!({ "archived": true, "locked": true });
-        let route = Route::Channel {
-            channel_id: discord::ChannelId::new(thread.0),
-        };
-        let body = serde_json::to_vec(&edit).expect("a JSON object");
-        self.call(Request::new(route, LightMethod::Patch).body(Some(body)))
-            .await
-            .map(drop)
     }
 
     async fn display_name(&self, guild: GuildId, user: UserId) -> Option<String> {

@@ -51,23 +51,31 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
             let text = error.user_message(&format!("/{}", ctx.command().qualified_name));
-            let reply = poise::CreateReply::default().content(text).ephemeral(true);
-            if let Err(e) = ctx.send(reply).await {
-                tracing::warn!(error = %e, "could not tell the user about an error");
-            }
+            tell(ctx, text).await;
+        }
+        poise::FrameworkError::CommandPanic { payload, ctx, .. } => {
+            let error = Error::Internal(anyhow::anyhow!(
+                "panicked: {}",
+                payload.as_deref().unwrap_or("(no message)")
+            ));
+            let text = error.user_message(&format!("/{}", ctx.command().qualified_name));
+            tell(ctx, text).await;
         }
         poise::FrameworkError::ArgumentParse { error, ctx, .. } => {
-            let reply = poise::CreateReply::default()
-                .content(format!("I couldn't read that option: {error}"))
-                .ephemeral(true);
-            if let Err(e) = ctx.send(reply).await {
-                tracing::warn!(error = %e, "could not tell the user about a bad option");
-            }
+            tell(ctx, format!("I couldn't read that option: {error}")).await;
         }
         other => {
             if let Err(e) = poise::builtins::on_error(other).await {
                 tracing::error!(error = %e, "error while handling an error");
             }
         }
+    }
+}
+
+/// Answers the command with `text`, as an edit if it was deferred.
+async fn tell(ctx: super::Ctx<'_>, text: String) {
+    let reply = poise::CreateReply::default().content(text);
+    if let Err(e) = super::commands::answer(ctx, reply).await {
+        tracing::warn!(error = %e, "could not tell the user about an error");
     }
 }

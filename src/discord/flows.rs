@@ -1,12 +1,12 @@
-//! What a join, a leave, a removal does beyond the database: the answer for the member, and
-//! (in the background, so the answer is fast) the thread and the announcement brought in step.
+//! A join, a leave, a removal: the change, and the answer for the member. What Discord shows
+//! (thread members, the announcement's counts) follows through the sync worker, which the
+//! change marked due in its own transaction.
 
-use super::{mirror, render, Data, Error};
+use super::{render, Data, Error};
 use crate::domain::{Caller, GuildId, MasterclassId, RoleId, UserError, UserId};
-use crate::service::{LeaveOutcome, ParticipantStatus};
+use crate::service::ParticipantStatus;
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
-use std::sync::Arc;
 
 /// The caller of an interaction. Permissions come from the interaction itself, as Discord
 /// computed them for this member in this channel.
@@ -40,56 +40,37 @@ pub fn masterclass_id(value: &str) -> Result<MasterclassId, Error> {
         .ok_or_else(|| UserError::NotFound.into())
 }
 
-pub async fn join(
-    ctx: &serenity::Context,
-    data: &Data,
-    caller: &Caller,
-    id: MasterclassId,
-) -> Result<String, Error> {
+pub async fn join(data: &Data, caller: &Caller, id: MasterclassId) -> Result<String, Error> {
     let outcome = data.service.join(caller, id, Utc::now()).await?;
-    data.wake_worker.notify_one();
-    let mc = outcome.masterclass.clone();
-    let text = match outcome.status {
+    data.changed();
+    let mc = &outcome.masterclass;
+    Ok(match outcome.status {
         ParticipantStatus::Attending => format!(
             "You're in! **{}** starts {}.{}",
             render::truncate(&mc.title, 100),
             render::when(mc.starts_at),
-            mc.thread_id.map(|t| format!(" Say hello in <#{t}>.")).unwrap_or_default()
+            mc.thread_id
+                .map(|t| format!(" Say hello in <#{t}> (you're being added to it)."))
+                .unwrap_or_default()
         ),
         ParticipantStatus::Waitlisted => format!(
             "**{}** is full, so you're number {} on the waitlist. I'll tell you as soon as a seat opens.",
             render::truncate(&mc.title, 100),
             outcome.position.unwrap_or(0)
         ),
-    };
-    let (http, service, member) = (Arc::clone(&ctx.http), data.service.clone(), caller.user_id);
-    let refresher = Arc::clone(&data.refresher);
-    tokio::spawn(async move {
-        if outcome.status == ParticipantStatus::Attending {
-            mirror::add_to_thread(&http, &mc, member).await;
-        }
-        refresher.refresh(&http, &service, &mc).await;
-    });
-    Ok(text)
+    })
 }
 
-pub async fn leave(
-    ctx: &serenity::Context,
-    data: &Data,
-    caller: &Caller,
-    id: MasterclassId,
-) -> Result<String, Error> {
+pub async fn leave(data: &Data, caller: &Caller, id: MasterclassId) -> Result<String, Error> {
     let outcome = data.service.leave(caller, id, Utc::now()).await?;
-    let text = format!(
+    data.changed();
+    Ok(format!(
         "You've left **{}**.",
         render::truncate(&outcome.masterclass.title, 100)
-    );
-    after_leave(ctx, data, outcome);
-    Ok(text)
+    ))
 }
 
 pub async fn remove(
-    ctx: &serenity::Context,
     data: &Data,
     caller: &Caller,
     id: MasterclassId,
@@ -99,24 +80,9 @@ pub async fn remove(
         .service
         .remove_participant(caller, id, member, Utc::now())
         .await?;
-    let text = format!(
+    data.changed();
+    Ok(format!(
         "<@{member}> is no longer signed up for **{}**; they've been told.",
         render::truncate(&outcome.masterclass.title, 100)
-    );
-    after_leave(ctx, data, outcome);
-    Ok(text)
-}
-
-fn after_leave(ctx: &serenity::Context, data: &Data, outcome: LeaveOutcome) {
-    data.wake_worker.notify_one();
-    let (http, service) = (Arc::clone(&ctx.http), data.service.clone());
-    let refresher = Arc::clone(&data.refresher);
-    tokio::spawn(async move {
-        let mc = &outcome.masterclass;
-        mirror::remove_from_thread(&http, mc, outcome.left).await;
-        if let Some(promoted) = outcome.promoted {
-            mirror::add_to_thread(&http, mc, promoted).await;
-        }
-        refresher.refresh(&http, &service, mc).await;
-    });
+    ))
 }

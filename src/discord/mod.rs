@@ -7,9 +7,9 @@ mod components;
 pub mod delivery;
 mod error;
 mod flows;
-mod mirror;
 mod pending;
 mod render;
+pub mod sync;
 
 pub use error::Error;
 
@@ -27,7 +27,16 @@ pub struct Data {
     pub pending: pending::Pending,
     /// Wakes the notification worker when a change wrote notifications.
     pub wake_worker: Arc<Notify>,
-    pub refresher: Arc<mirror::Refresher>,
+    /// Wakes the sync worker when a change affects what Discord shows.
+    pub wake_sync: Arc<Notify>,
+}
+
+impl Data {
+    /// A change was committed: its notifications and Discord objects are due now.
+    pub fn changed(&self) {
+        self.wake_worker.notify_one();
+        self.wake_sync.notify_one();
+    }
 }
 
 pub type Ctx<'a> = poise::Context<'a, Data, Error>;
@@ -37,6 +46,7 @@ pub async fn client(
     settings: &DiscordSettings,
     service: Service,
     wake_worker: Arc<Notify>,
+    wake_sync: Arc<Notify>,
 ) -> anyhow::Result<serenity::Client> {
     let http = http(settings);
     let dev_guild =
@@ -64,7 +74,7 @@ pub async fn client(
                     service,
                     pending: pending::Pending::default(),
                     wake_worker,
-                    refresher: Arc::default(),
+                    wake_sync,
                 })
             })
         })

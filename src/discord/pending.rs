@@ -2,7 +2,7 @@
 //! (nothing is stored before Save) and dropped after 15 minutes, when the interaction token that
 //! shows them expires anyway.
 
-use crate::domain::{GuildId, Location, MasterclassId, NewMasterclass, UserId};
+use crate::domain::{Caller, GuildId, Location, MasterclassId, NewMasterclass, UserError, UserId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -32,6 +32,48 @@ pub struct CancelRequest {
 pub struct Pending {
     drafts: Mutex<HashMap<u64, (Instant, Draft)>>,
     cancels: Mutex<HashMap<u64, (Instant, CancelRequest)>>,
+    /// Drafts being saved (`None`) or saved: a second click on Save is answered from here.
+    saved: Mutex<HashMap<u64, (Instant, Option<MasterclassId>)>>,
+}
+
+/// What a click on Save finds.
+#[derive(Debug)]
+pub enum SaveStart {
+    /// The checked draft, now taken: no other click can save it.
+    Draft(NewMasterclass),
+    /// Another click is saving it right now.
+    Saving,
+    Saved(MasterclassId),
+}
+
+/// Takes `key` if `allowed` says so; someone else's click leaves it in place.
+fn take_if<T>(
+    map: &Mutex<HashMap<u64, (Instant, T)>>,
+    key: u64,
+    allowed: impl FnOnce(&T) -> Result<(), UserError>,
+) -> Result<T, UserError> {
+    let mut map = map.lock().expect("pending map");
+    match map.get(&key) {
+        Some((at, value)) if at.elapsed() < LIFETIME => allowed(value)?,
+        _ => return Err(UserError::Expired),
+    }
+    Ok(map.remove(&key).expect("present").1)
+}
+
+fn owns_draft(draft: &Draft, caller: &Caller) -> Result<(), UserError> {
+    if draft.host_id == caller.user_id && draft.guild_id == caller.guild_id {
+        Ok(())
+    } else {
+        Err(UserError::NotYours)
+    }
+}
+
+fn owns_cancel(request: &CancelRequest, caller: &Caller) -> Result<(), UserError> {
+    if request.user_id == caller.user_id && request.guild_id == caller.guild_id {
+        Ok(())
+    } else {
+        Err(UserError::NotYours)
+    }
 }
 
 fn insert<T>(map: &Mutex<HashMap<u64, (Instant, T)>>, value: T) -> u64 {
@@ -61,17 +103,46 @@ impl Pending {
             entry.1 = draft;
         }
     }
-    pub fn take_draft(&self, key: u64) -> Option<Draft> {
-        let draft = self.draft(key);
-        self.drafts.lock().expect("pending map").remove(&key);
-        draft
+    /// Discard: only the host's own click takes the draft away.
+    pub fn discard_draft(&self, key: u64, caller: &Caller) -> Result<Draft, UserError> {
+        take_if(&self.drafts, key, |draft| owns_draft(draft, caller))
     }
+
+    /// Save takes the draft atomically, so two quick clicks host it once; the second click
+    /// learns that it is being saved or was saved.
+    pub fn begin_save(&self, key: u64, caller: &Caller) -> Result<SaveStart, UserError> {
+        let mut saved = self.saved.lock().expect("pending map");
+        saved.retain(|_, (at, _)| at.elapsed() < LIFETIME);
+        if let Some((_, outcome)) = saved.get(&key) {
+            return Ok(outcome.map_or(SaveStart::Saving, SaveStart::Saved));
+        }
+        let draft = take_if(&self.drafts, key, |draft| {
+            owns_draft(draft, caller)?;
+            draft.checked.as_ref().map(drop).ok_or(UserError::Expired)
+        })?;
+        saved.insert(key, (Instant::now(), None));
+        Ok(SaveStart::Draft(draft.checked.expect("checked above")))
+    }
+
+    /// The save of `key` ended: with the masterclass, or refused (a new click finds nothing).
+    pub fn end_save(&self, key: u64, saved: Option<MasterclassId>) {
+        let mut map = self.saved.lock().expect("pending map");
+        match saved {
+            Some(id) => {
+                map.insert(key, (Instant::now(), Some(id)));
+            }
+            None => {
+                map.remove(&key);
+            }
+        }
+    }
+
     pub fn add_cancel(&self, request: CancelRequest) -> u64 {
         insert(&self.cancels, request)
     }
-    pub fn take_cancel(&self, key: u64) -> Option<CancelRequest> {
-        let request = get(&self.cancels, key);
-        self.cancels.lock().expect("pending map").remove(&key);
-        request
+
+    /// Confirm or Keep: only the click of whoever asked takes the request.
+    pub fn take_cancel(&self, key: u64, caller: &Caller) -> Result<CancelRequest, UserError> {
+        take_if(&self.cancels, key, |request| owns_cancel(request, caller))
     }
 }

@@ -11,7 +11,7 @@ use crate::domain::{
 use crate::email::{OutgoingEmail, SendError};
 use crate::store::outbox::{self, Notice};
 use crate::store::participants::{self, Participant, Status};
-use crate::store::{masterclasses, settings};
+use crate::store::{masterclasses, settings, sync};
 use chrono::{DateTime, Utc};
 use std::time::Duration;
 
@@ -33,6 +33,14 @@ pub(super) enum Outcome {
     },
     /// Retrying cannot help.
     Failed(String),
+}
+
+/// The sync worker is creating the thread: look again shortly, without counting an attempt.
+fn waiting_for_thread() -> Outcome {
+    Outcome::RateLimited {
+        error: "waiting for the masterclass's thread to be created".into(),
+        retry_after: Duration::from_secs(2),
+    }
 }
 
 fn voided(why: &str) -> Outcome {
@@ -161,6 +169,12 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         let seat = participants::get(&mut conn, masterclass.id, user).await?;
         if let Some(why) = irrelevance(notice.kind, &masterclass, seat.as_ref(), now) {
             return Ok(Err(voided(why)));
+        }
+        // An invitation links the thread: it waits until the thread exists.
+        if notice.kind == NoticeKind::GuestAdded && masterclass.thread_id.is_none() {
+            if !sync::gave_up(&mut conn, masterclass.id).await? {
+                return Ok(Err(waiting_for_thread()));
+            }
         }
         Ok(Ok(Facts {
             masterclass,
@@ -324,7 +338,15 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             return Ok(voided("the masterclass no longer exists"));
         };
         let Some(thread) = mc.thread_id else {
-            return Ok(Outcome::Retry("the masterclass has no thread yet".into()));
+            if mc.status == MasterclassStatus::Cancelled {
+                return Ok(voided("the masterclass was cancelled before its thread existed"));
+            }
+            if sync::gave_up(&mut conn, mc.id).await? {
+                return Ok(Outcome::Failed(
+                    "the masterclass has no thread: Discord refused to create it".into(),
+                ));
+            }
+            return Ok(waiting_for_thread());
         };
         let message = match notice.kind {
             NoticeKind::Cancelled => texts::thread_cancelled(&notice.payload),
@@ -366,13 +388,6 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             .await
         {
             return Ok(discord_failure(error));
-        }
-        if notice.kind == NoticeKind::Cancelled {
-            // The reason is the thread's last word. Closing is best effort: retrying the row
-            // would post the reason twice.
-            if let Err(error) = self.discord.close_thread(thread).await {
-                tracing::warn!(%error, %thread, "could not archive and lock a cancelled masterclass's thread");
-            }
         }
         Ok(Outcome::Delivered)
     }

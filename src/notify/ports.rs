@@ -62,18 +62,39 @@ pub trait DiscordPort: Send + Sync {
         message: &DiscordMessage,
     ) -> impl Future<Output = Result<(), DiscordError>> + Send;
 
-    /// Archives and locks a thread: used after a cancellation was posted in it.
-    fn close_thread(
-        &self,
-        thread: ChannelId,
-    ) -> impl Future<Output = Result<(), DiscordError>> + Send;
-
     /// The member's name as the server shows it; `None` when it cannot be found out.
     fn display_name(
         &self,
         guild: GuildId,
         user: UserId,
     ) -> impl Future<Output = Option<String>> + Send;
+}
+
+/// A shared port is the port (the app shares one Discord client between its workers).
+impl<T: DiscordPort> DiscordPort for std::sync::Arc<T> {
+    fn send_dm(
+        &self,
+        user: UserId,
+        message: &DiscordMessage,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send {
+        (**self).send_dm(user, message)
+    }
+
+    fn send_to_channel(
+        &self,
+        channel: ChannelId,
+        message: &DiscordMessage,
+    ) -> impl Future<Output = Result<(), DiscordError>> + Send {
+        (**self).send_to_channel(channel, message)
+    }
+
+    fn display_name(
+        &self,
+        guild: GuildId,
+        user: UserId,
+    ) -> impl Future<Output = Option<String>> + Send {
+        (**self).display_name(guild, user)
+    }
 }
 
 /// Email as the worker needs it.

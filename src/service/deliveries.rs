@@ -1,8 +1,9 @@
 //! What admins see of notifications that did not get through.
 
 use super::{Result, Service};
-use crate::domain::{Caller, Channel, MasterclassId, NoticeKind, UserError, UserId};
-use crate::store::outbox;
+use crate::domain::{Caller, ChannelId, Channel, MasterclassId, NoticeKind, UserError, UserId};
+use crate::store::{outbox, sync};
+pub use crate::store::sync::SyncProblem;
 use chrono::{DateTime, Utc};
 
 /// A notification that failed at least once and is still waiting for a retry, or was given up.
@@ -52,6 +53,49 @@ impl Service {
             })
             .collect())
     }
+}
+
+impl Service {
+    /// Masterclasses whose announcement, thread or event is not in step and has failed at least
+    /// once, or was given up (until its next change). Admins only.
+    pub async fn sync_problems(&self, caller: &Caller, limit: u32) -> Result<Vec<SyncProblem>> {
+        if !caller.is_admin {
+            return Err(UserError::NotAdmin.into());
+        }
+        let mut conn = self.db().reader().acquire().await?;
+        Ok(sync::problems(&mut conn, caller.guild_id, i64::from(limit)).await?)
+    }
+
+    /// Discord archived a thread by itself; if it is a masterclass's, the sync worker reopens it
+    /// while the masterclass is ahead. Returns whether it was one of ours.
+    pub async fn thread_archived(&self, thread: ChannelId, now: DateTime<Utc>) -> Result<bool> {
+        self.db()
+            .write(move |conn| {
+                Box::pin(async move { sync::thread_archived_by_discord(conn, thread, now).await })
+            })
+            .await
+            .map_err(Into::into)
+    }
+}
+
+/// One line for `/masterclass-admin deliveries` about a masterclass's Discord side.
+pub fn describe_sync(problem: &SyncProblem) -> String {
+    let state = match (problem.failed_at, problem.next_attempt_at) {
+        (Some(at), _) => format!("gave up <t:{}:R>", at.timestamp()),
+        (None, Some(at)) => format!("next try <t:{}:R>", at.timestamp()),
+        (None, None) => "waiting".to_owned(),
+    };
+    let error: String = problem
+        .last_error
+        .replace(['\n', '`'], " ")
+        .chars()
+        .take(150)
+        .collect();
+    let title: String = problem.title.replace(['\n', '`', '*'], " ").chars().take(60).collect();
+    format!(
+        "**{title}** (masterclass {}): announcement, thread or event not in step · {state} · {error}",
+        problem.masterclass_id
+    )
 }
 
 /// One line for `/masterclass-admin deliveries`, e.g.

@@ -6,7 +6,7 @@ use crate::domain::{
     Title, UserError, UserId,
 };
 use crate::store::participants::Participant;
-use crate::store::{activity, masterclasses, participants, settings};
+use crate::store::{activity, masterclasses, participants, settings, sync};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -203,15 +203,20 @@ impl Service {
                     ensure_can_host(&server, caller)?;
                     StartTime::new(new.start.get(), now)?; // The preview may have sat there past the start.
                     let offsets = &server.reminder_offsets;
+                    let channel = server
+                        .announcement_channel_id
+                        .ok_or(UserError::NoAnnouncementChannel)?;
                     let mc = masterclasses::insert(
                         conn,
                         caller.guild_id,
                         caller.user_id,
                         &new,
                         offsets,
+                        channel,
                         now,
                     )
                     .await?;
+                    sync::touch(conn, mc.guild_id, mc.id, now).await?;
                     let event = activity::record(
             conn,
             Some(mc.guild_id),
@@ -302,6 +307,7 @@ impl Service {
             ParticipantStatus::Waitlisted
         };
         let seat = participants::insert(conn, mc.id, caller.user_id, status, false, now).await?;
+        sync::touch(conn, mc.guild_id, mc.id, now).await?;
         let counts = match status {
             ParticipantStatus::Attending => Counts {
                 attending: before.attending + 1,
@@ -471,6 +477,7 @@ impl Service {
                     mc.ensure_open(now)?;
                     let reason = CancelReason::parse(&reason)?;
                     masterclasses::cancel(conn, mc.id, reason.as_str(), now).await?;
+                    sync::touch(conn, mc.guild_id, mc.id, now).await?;
                     notices::void_future(conn, &mc, now).await?;
                     mc = find(conn, caller, id).await?;
                     let event = activity::record(
@@ -553,6 +560,7 @@ impl Service {
                         mc.capacity = capacity;
                     }
                     masterclasses::update_details(conn, &mc).await?;
+                    sync::touch(conn, mc.guild_id, mc.id, now).await?;
                     let changed: Vec<&str> = [
                         ("title", before.title != mc.title),
                         ("description", before.description != mc.description),
@@ -749,6 +757,7 @@ async fn drop_participant(
     now: DateTime<Utc>,
 ) -> Result<LeaveOutcome> {
     participants::delete(conn, mc.id, seat.user_id).await?;
+    sync::touch(conn, mc.guild_id, mc.id, now).await?;
     crate::store::outbox::void_for_member(conn, mc.id, seat.user_id, FUTURE_KINDS, now).await?;
     let event = activity::record(
         conn,

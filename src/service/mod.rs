@@ -6,7 +6,7 @@ mod masterclasses;
 mod notices;
 mod settings;
 
-pub use deliveries::{describe, DeliveryProblem};
+pub use deliveries::{describe, describe_sync, DeliveryProblem, SyncProblem};
 
 pub use masterclasses::{
     EditOutcome, HostRequest, Hosted, JoinOutcome, LeaveOutcome, MasterclassEdit, Participants,

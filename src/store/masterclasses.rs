@@ -75,12 +75,13 @@ pub async fn insert(
     host: UserId,
     new: &NewMasterclass,
     offsets: &ReminderOffsets,
+    announcement_channel: ChannelId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Masterclass> {
     let row: Row = sqlx::query_as(&format!(
         "INSERT INTO masterclasses (guild_id, host_id, title, description, starts_at, duration_minutes,
-             capacity, location, time_zone, reminder_offsets, status, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?) RETURNING {COLUMNS}"
+             capacity, location, time_zone, reminder_offsets, status, announcement_channel_id, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?) RETURNING {COLUMNS}"
     ))
     .bind(db_id(guild.0))
     .bind(db_id(host.0))
@@ -92,6 +93,7 @@ pub async fn insert(
     .bind(new.location.as_ref().map(Location::to_stored))
     .bind(new.time_zone.name())
     .bind(serde_json::to_string(offsets.minutes()).expect("numbers"))
+    .bind(db_id(announcement_channel.0))
     .bind(db_time(now))
     .fetch_one(conn)
     .await?;

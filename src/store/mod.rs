@@ -13,6 +13,7 @@ pub mod masterclasses;
 pub mod outbox;
 pub mod participants;
 pub mod settings;
+pub mod sync;
 
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::path::Path;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 pub type Tx = Transaction<'static, Sqlite>;
 
@@ -40,6 +41,8 @@ pub struct Db {
     writer: SqlitePool,
     reader: SqlitePool,
     units: mpsc::UnboundedSender<Unit>,
+    /// Closed when the writer task ends (it only does by a bug): see [`Db::writer_stopped`].
+    writer_alive: watch::Receiver<()>,
 }
 
 impl Db {
@@ -67,11 +70,13 @@ impl Db {
             .await
             .with_context(|| format!("opening the database {} for reading", path.display()))?;
         let (units, queue) = mpsc::unbounded_channel();
-        tokio::spawn(group_commit(writer.clone(), queue));
+        let (alive, writer_alive) = watch::channel(());
+        tokio::spawn(group_commit(writer.clone(), queue, alive));
         Ok(Db {
             writer,
             reader,
             units,
+            writer_alive,
         })
     }
 
@@ -98,9 +103,16 @@ impl Db {
                 (keep, answer)
             })
         });
-        let closed = || E::from(sqlx::Error::PoolClosed);
-        self.units.send(unit).map_err(|_| closed())?;
-        answer.await.map_err(|_| closed())?
+        let stopped = || E::from(sqlx::Error::Protocol(WRITER_STOPPED.into()));
+        self.units.send(unit).map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// Resolves if the writer task ends, which only a bug can cause: nothing could be written
+    /// any more, so the app stops and its supervisor restarts it.
+    pub async fn writer_stopped(&self) {
+        let mut alive = self.writer_alive.clone();
+        while alive.changed().await.is_ok() {}
     }
 
     /// A plain write transaction, outside group commit: for set-up in tests and benchmarks.
@@ -120,9 +132,16 @@ impl Db {
     }
 }
 
+const WRITER_STOPPED: &str = "the database writer has stopped";
+
 /// The writer task: takes whatever is queued (up to [`MAX_BATCH`]), runs it in one transaction,
-/// commits, answers. Ends when every [`Db`] handle is dropped.
-async fn group_commit(writer: SqlitePool, mut queue: mpsc::UnboundedReceiver<Unit>) {
+/// commits, answers. Ends when every [`Db`] handle is dropped; `_alive` drops with it, however
+/// it ends, which tells [`Db::writer_stopped`].
+async fn group_commit(
+    writer: SqlitePool,
+    mut queue: mpsc::UnboundedReceiver<Unit>,
+    _alive: watch::Sender<()>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (answers, committed) = run_batch(&writer, std::mem::take(&mut batch)).await;

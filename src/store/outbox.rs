@@ -407,3 +407,20 @@ pub async fn troubled(
     .await?;
     convert(rows)
 }
+
+/// Notifications that may still post in a masterclass's thread: its own messages, and the DMs
+/// of the cancellation (a refused one is said in the thread instead). The thread is closed only
+/// once there are none.
+pub async fn pending_thread_posts(
+    conn: &mut SqliteConnection,
+    masterclass: MasterclassId,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox
+         WHERE masterclass_id = ? AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
+           AND (channel = 'thread' OR (channel = 'dm' AND kind = 'cancelled'))",
+    )
+    .bind(masterclass.0)
+    .fetch_one(conn)
+    .await
+}

@@ -4,6 +4,7 @@ mod core;
 mod discord;
 mod email;
 mod fake_discord_smoke;
+mod fake_discord_strict;
 mod helpers;
 mod notify;
 mod support;

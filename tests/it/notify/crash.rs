@@ -55,9 +55,6 @@ impl DiscordPort for CrashingDiscord {
         self.guard(self.inner.send_to_channel(channel, message))
             .await
     }
-    async fn close_thread(&self, thread: ChannelId) -> Result<(), DiscordError> {
-        self.guard(self.inner.close_thread(thread)).await
-    }
     async fn display_name(&self, guild: GuildId, user: UserId) -> Option<String> {
         self.inner.display_name(guild, user).await
     }

@@ -57,6 +57,7 @@ pub fn settings(fake: &FakeDiscord, dir: &TempDir) -> Settings {
             dev_guild_id: GUILD,
             api_proxy: fake.base_url(),
             max_requests_per_second: 48.0,
+            archive_threads_after_hours: 24,
         },
         database: DatabaseSettings {
             path: dir.path().join("bot.db"),

@@ -22,7 +22,7 @@
 //! ```
 #![allow(dead_code)] // each test binary uses a different subset
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -45,6 +45,12 @@ use tokio_tungstenite::tungstenite::Message as WsMessage;
 const FIRST_ID: u64 = 1_100_000_000_000_000_000;
 const HEARTBEAT_MS: u64 = 41_250;
 const TS: &str = "2024-01-01T00:00:00.000000+00:00";
+/// Discord drops an interaction not answered within 3 s (`set_interaction_deadline`).
+const INTERACTION_DEADLINE: Duration = Duration::from_secs(3);
+/// Discord cancels a scheduled event still SCHEDULED this long after its start.
+const EVENT_CANCEL_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(3);
+/// Scheduled events per guild that may be SCHEDULED or ACTIVE at once.
+const MAX_ACTIVE_EVENTS: usize = 100;
 
 // ----------------------------------------------------------------------------------------------
 // Fixtures
@@ -59,6 +65,9 @@ pub struct Fixture {
     pub owner_id: u64,
     /// Permissions of the bot's managed role in every guild.
     pub bot_permissions: u64,
+    /// The bot token: REST requests must carry `Authorization: Bot <token>` and IDENTIFY
+    /// must send it, as on Discord (serenity adds the `Bot ` prefix itself).
+    pub token: String,
     pub guilds: Vec<GuildFixture>,
 }
 
@@ -82,6 +91,7 @@ impl Fixture {
             bot_name: "masterclass-bot".into(),
             owner_id: 0,
             bot_permissions: p.bits(),
+            token: "fake-token".into(),
             guilds: vec![],
         }
     }
@@ -295,6 +305,9 @@ pub enum Failure {
     RateLimited { retry_after: f64 },
     /// 500 Internal Server Error.
     ServerError,
+    /// The fake does the work (creates or edits as usual) but answers 500, as when Discord
+    /// did it and the answer never reached the bot: a retry must not duplicate it.
+    LostResponse,
     /// 403 `{"message":"Cannot send messages to this user","code":50007}`.
     CannotDmUser,
     /// Any Discord JSON error.
@@ -363,10 +376,15 @@ struct RestState {
     dm_channels: HashMap<u64, u64>,
     messages: HashMap<u64, Value>,
     thread_members: HashMap<u64, BTreeSet<u64>>,
-    events: HashMap<u64, Value>,
+    /// By id, so listings come in id (creation) order as on Discord.
+    events: BTreeMap<u64, Value>,
     commands: HashMap<(Option<u64>, String), u64>,
     registered: HashMap<Option<u64>, Vec<Value>>,
     interactions: HashMap<String, Ix>,
+    /// How long after dispatch an initial response is still accepted.
+    interaction_deadline: Duration,
+    /// Initial responses refused because they came after the deadline.
+    late_callbacks: usize,
     /// Gateway session id -> last sequence number, for RESUME.
     sessions: HashMap<String, u64>,
 }
@@ -379,6 +397,8 @@ struct Ix {
     message_id: Option<u64>,
     original: Option<u64>,
     acked: bool,
+    /// When INTERACTION_CREATE went out: the initial response's deadline runs from here.
+    dispatched: Instant,
 }
 
 #[derive(Clone, Default)]
@@ -452,7 +472,10 @@ impl FakeDiscord {
             rest_port: rest.local_addr().unwrap().port(),
             gateway_port: gw.local_addr().unwrap().port(),
             next_id,
-            state: Mutex::new(RestState::default()),
+            state: Mutex::new(RestState {
+                interaction_deadline: INTERACTION_DEADLINE,
+                ..RestState::default()
+            }),
             requests_seen: watch::channel(0).0,
             gateway: watch::channel(GatewayStatus::default()).0,
             fixture,
@@ -594,6 +617,69 @@ impl FakeDiscord {
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default()
     }
+    /// `(archived, locked, name)` of a thread.
+    pub fn thread_state(&self, id: u64) -> Option<(bool, bool, String)> {
+        let st = self.state();
+        let t = st.channels.get(&id)?;
+        let meta = t.get("thread_metadata")?;
+        let name = t["name"].as_str().unwrap_or_default().to_string();
+        Some((meta["archived"] == true, meta["locked"] == true, name))
+    }
+    /// Every scheduled event, in id order.
+    pub fn events(&self) -> Vec<Value> {
+        self.state().events.values().cloned().collect()
+    }
+
+    // ---- interaction deadline ----
+
+    /// How long after dispatch an initial response is accepted (3 s, as on Discord). A test
+    /// of the refusal sets zero rather than sleeping.
+    pub fn set_interaction_deadline(&self, deadline: Duration) {
+        self.state().interaction_deadline = deadline;
+    }
+    /// Initial responses refused with 10062 because they came after the deadline.
+    pub fn late_callbacks(&self) -> usize {
+        self.state().late_callbacks
+    }
+
+    // ---- Discord's own timers ----
+
+    /// Archives a thread, as Discord does after `auto_archive_duration` without activity, and
+    /// tells the bot with THREAD_UPDATE.
+    pub async fn archive_thread(&self, thread_id: u64) {
+        let thread = {
+            let mut st = self.state();
+            let t = st.channels.get_mut(&thread_id);
+            let t = t.filter(|t| t.get("thread_metadata").is_some());
+            let t = t.unwrap_or_else(|| panic!("{thread_id} is not a thread"));
+            set_archived(t, true);
+            t.clone()
+        };
+        self.dispatch("THREAD_UPDATE", thread).await;
+    }
+
+    /// What Discord's "status update automation" does by `now`: EXTERNAL events start at their
+    /// start time and complete at their end time; any event still SCHEDULED 3 hours after its
+    /// start is canceled. (No gateway event is sent.)
+    pub fn run_event_automation(&self, now: chrono::DateTime<chrono::Utc>) {
+        for ev in self.state().events.values_mut() {
+            let (start, end) = (
+                time_of(&ev["scheduled_start_time"]),
+                time_of(&ev["scheduled_end_time"]),
+            );
+            let due = |t: Option<chrono::DateTime<chrono::Utc>>| t.is_some_and(|t| t <= now);
+            let external = ev["entity_type"] == 3;
+            if external && ev["status"] == 1 && due(start) {
+                ev["status"] = 2.into();
+            }
+            if external && ev["status"] == 2 && due(end) {
+                ev["status"] = 3.into();
+            }
+            if ev["status"] == 1 && due(start.map(|s| s + EVENT_CANCEL_AFTER)) {
+                ev["status"] = 4.into();
+            }
+        }
+    }
 
     // ---- gateway ----
 
@@ -623,7 +709,7 @@ impl FakeDiscord {
     /// if serenity would not understand the payload: it turns an invalid known event into
     /// `Event::Unknown` and silently skips it.
     pub async fn dispatch(&self, event_name: &str, data: Value) {
-        use serenity::all::{Event, GatewayEvent, Guild, Interaction, Message};
+        use serenity::all::{Event, GatewayEvent, Guild, GuildChannel, Interaction, Message};
         let frame = json!({"op": 0, "s": 1, "t": event_name, "d": data});
         let why = match serde_json::from_value::<GatewayEvent>(frame) {
             Ok(GatewayEvent::Dispatch(_, Event::Unknown(_))) => {
@@ -632,6 +718,7 @@ impl FakeDiscord {
                     "INTERACTION_CREATE" => serde_json::from_value::<Interaction>(d).err(),
                     "GUILD_CREATE" => serde_json::from_value::<Guild>(d).err(),
                     "MESSAGE_CREATE" => serde_json::from_value::<Message>(d).err(),
+                    "THREAD_UPDATE" => serde_json::from_value::<GuildChannel>(d).err(),
                     _ => None,
                 };
                 Some(format!("it becomes Event::Unknown ({detail:?})"))
@@ -690,7 +777,13 @@ impl FakeDiscord {
                 msg = ws.next() => {
                     let Some(Ok(msg)) = msg else { break };
                     let Ok(Ok(v)) = msg.to_text().map(serde_json::from_str::<Value>) else { continue };
-                    let (frames, register) = self.answer(&v, conn.id, &mut session, &mut seq);
+                    let (frames, register) = match self.answer(&v, conn.id, &mut session, &mut seq) {
+                        Ok(answer) => answer,
+                        Err(close) => {
+                            let _ = ws.close(Some(close)).await;
+                            break;
+                        }
+                    };
                     for frame in frames {
                         if ws.send(text(frame)).await.is_err() {
                             break;
@@ -734,17 +827,19 @@ impl FakeDiscord {
         });
     }
 
-    /// Frames answering one client frame, and whether a session is now established.
+    /// Frames answering one client frame, and whether a session is now established; or the
+    /// close frame Discord would end the connection with.
     fn answer(
         &self,
         v: &Value,
         conn: u64,
         session: &mut String,
         seq: &mut u64,
-    ) -> (Vec<Value>, bool) {
-        match v["op"].as_u64() {
+    ) -> Result<(Vec<Value>, bool), CloseFrame<'static>> {
+        Ok(match v["op"].as_u64() {
             Some(1) => (vec![json!({"op": 11})], false), // heartbeat → ACK
             Some(2) => {
+                self.check_identify_token(&v["d"]["token"])?;
                 *session = format!("fake-session-{conn}");
                 let mut events = vec![("READY", self.ready_json(session))];
                 for g in &self.0.fixture.guilds {
@@ -760,7 +855,7 @@ impl FakeDiscord {
             Some(6) => {
                 let sid = v["d"]["session_id"].as_str().unwrap_or_default();
                 let Some(last) = self.state().sessions.get(sid).copied() else {
-                    return (vec![json!({"op": 9, "d": false})], false); // invalid session
+                    return Ok((vec![json!({"op": 9, "d": false})], false)); // invalid session
                 };
                 (*session, *seq) = (sid.to_string(), last + 1);
                 self.state().sessions.insert(session.clone(), *seq);
@@ -770,7 +865,19 @@ impl FakeDiscord {
                 )
             }
             _ => (vec![], false), // presence updates, member chunk requests: ignored
+        })
+    }
+
+    /// Discord closes with 4004 on a wrong token (with or without the `Bot ` prefix).
+    fn check_identify_token(&self, token: &Value) -> Result<(), CloseFrame<'static>> {
+        let sent = token.as_str().unwrap_or_default();
+        if bare_token(sent) == bare_token(&self.0.fixture.token) {
+            return Ok(());
         }
+        Err(CloseFrame {
+            code: CloseCode::Library(4004),
+            reason: "Authentication failed.".into(),
+        })
     }
 
     fn ready_json(&self, session: &str) -> Value {
@@ -979,6 +1086,24 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, false)
 }
 
+/// A token without the `Bot ` prefix.
+fn bare_token(token: &str) -> &str {
+    let token = token.trim();
+    token.strip_prefix("Bot ").unwrap_or(token)
+}
+
+/// An RFC 3339 time field (`None` if null or unparsable).
+fn time_of(v: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    let t = chrono::DateTime::parse_from_rfc3339(v.as_str()?).ok()?;
+    Some(t.with_timezone(&chrono::Utc))
+}
+
+/// Sets `thread_metadata.archived`; Discord moves `archive_timestamp` on every change.
+fn set_archived(thread: &mut Value, archived: bool) {
+    thread["thread_metadata"]["archived"] = archived.into();
+    thread["thread_metadata"]["archive_timestamp"] = now().into();
+}
+
 fn msg_id(m: &Value) -> u64 {
     m["id"].as_str().map_or(0, id_of)
 }
@@ -999,12 +1124,15 @@ impl FakeDiscord {
         interaction["id"] = id.to_string().into();
         interaction["token"] = token.clone().into();
         interaction["application_id"] = self.0.fixture.application_id.to_string().into();
+        // The deadline runs from the dispatch, not from waiting for a connection.
+        self.wait_until_ready(Duration::from_secs(10)).await;
         let ix = Ix {
             id,
             channel_id: interaction["channel_id"].as_str().map_or(0, id_of),
             message_id: interaction["message"]["id"].as_str().map(id_of),
             original: None,
             acked: false,
+            dispatched: Instant::now(),
         };
         self.state().interactions.insert(token.clone(), ix);
         self.dispatch("INTERACTION_CREATE", interaction.clone())
@@ -1290,6 +1418,197 @@ fn unknown_channel() -> Reply {
 fn unknown_message() -> Reply {
     err(404, 10008, "Unknown Message")
 }
+fn unknown_webhook() -> Reply {
+    err(404, 10015, "Unknown Webhook")
+}
+fn thread_archived() -> Reply {
+    err(400, 50083, "Thread is archived")
+}
+fn invalid_form_body() -> Reply {
+    err(400, 50035, "Invalid Form Body")
+}
+
+/// Whether a string field is absent/null (if `optional`) or has `min..=max` characters.
+fn len_ok(v: &Value, min: usize, max: usize, optional: bool) -> bool {
+    match v {
+        Value::Null => optional,
+        Value::String(s) => (min..=max).contains(&s.chars().count()),
+        _ => false,
+    }
+}
+
+/// Discord's message limits: content 2000 chars, 10 embeds (each within the embed limits),
+/// 100 users in `allowed_mentions`.
+fn invalid_message(body: &Value) -> Option<Reply> {
+    let embeds = body["embeds"].as_array().map_or(&[][..], Vec::as_slice);
+    let users = body["allowed_mentions"]["users"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let ok = len_ok(&body["content"], 0, 2000, true)
+        && embeds.len() <= 10
+        && embeds.iter().all(valid_embed)
+        && embeds.iter().map(embed_chars).sum::<usize>() <= 6000
+        && users <= 100;
+    (!ok).then(invalid_form_body)
+}
+
+/// Title 256, description 4096, 25 fields (name 256, value 1024), footer 2048, author 256.
+fn valid_embed(e: &Value) -> bool {
+    let fields = e["fields"].as_array().map_or(&[][..], Vec::as_slice);
+    len_ok(&e["title"], 0, 256, true)
+        && len_ok(&e["description"], 0, 4096, true)
+        && len_ok(&e["footer"]["text"], 0, 2048, true)
+        && len_ok(&e["author"]["name"], 0, 256, true)
+        && fields.len() <= 25
+        && fields
+            .iter()
+            .all(|f| len_ok(&f["name"], 1, 256, false) && len_ok(&f["value"], 1, 1024, false))
+}
+
+/// The characters that count towards an embed's 6000 (summed over a message's embeds).
+fn embed_chars(e: &Value) -> usize {
+    let n = |v: &Value| v.as_str().map_or(0, |s| s.chars().count());
+    let fields = e["fields"].as_array().into_iter().flatten();
+    let fields: usize = fields.map(|f| n(&f["name"]) + n(&f["value"])).sum();
+    n(&e["title"])
+        + n(&e["description"])
+        + n(&e["footer"]["text"])
+        + n(&e["author"]["name"])
+        + fields
+}
+
+/// Thread creation: name 1..=100, a valid `auto_archive_duration` if given.
+fn invalid_thread(body: &Value) -> Option<Reply> {
+    let ok = len_ok(&body["name"], 1, 100, false)
+        && valid_archive_duration(&body["auto_archive_duration"]);
+    (!ok).then(invalid_form_body)
+}
+
+fn valid_archive_duration(v: &Value) -> bool {
+    v.is_null() || [60, 1440, 4320, 10080].iter().any(|d| v == d)
+}
+
+/// `(archived, locked)` of a thread; `None` for other channels.
+fn thread_flags(channel: &Value) -> Option<(bool, bool)> {
+    let meta = channel.get("thread_metadata")?;
+    Some((meta["archived"] == true, meta["locked"] == true))
+}
+
+/// A channel PATCH Discord refuses: a bad name or archive duration, or any change to an
+/// archived thread but archiving/locking it, unless the PATCH also unarchives it.
+fn invalid_channel_edit(channel: &Value, body: &Value) -> Option<Reply> {
+    let name_ok = body.get("name").is_none_or(|n| len_ok(n, 1, 100, false));
+    if !name_ok || !valid_archive_duration(&body["auto_archive_duration"]) {
+        return Some(invalid_form_body());
+    }
+    let archived = thread_flags(channel).is_some_and(|(a, _)| a);
+    let keys = body.as_object().into_iter().flat_map(|o| o.keys());
+    let only_flags = keys.into_iter().all(|k| k == "archived" || k == "locked");
+    (archived && body["archived"] != false && !only_flags).then(thread_archived)
+}
+
+/// Applies a channel PATCH: thread settings live in `thread_metadata`, the rest at top level.
+fn edit_channel(channel: &mut Value, body: &Value) {
+    const META: [&str; 4] = ["archived", "locked", "auto_archive_duration", "invitable"];
+    for (k, v) in body.as_object().into_iter().flatten() {
+        if !META.contains(&k.as_str()) {
+            channel[k] = v.clone();
+        } else if channel.get("thread_metadata").is_some() {
+            let changed = channel["thread_metadata"][k] != *v;
+            channel["thread_metadata"][k] = v.clone();
+            if changed && (k == "archived" || k == "auto_archive_duration") {
+                channel["thread_metadata"]["archive_timestamp"] = now().into();
+            }
+        }
+    }
+}
+
+/// A scheduled event as Discord accepts it: name 1..=100, description ≤ 1000, a start time
+/// (and an end after it); EXTERNAL (3) needs a location 1..=100 and an end time, STAGE (1) and
+/// VOICE (2) a channel.
+fn valid_event(ev: &Value) -> bool {
+    let (start, end) = (
+        time_of(&ev["scheduled_start_time"]),
+        time_of(&ev["scheduled_end_time"]),
+    );
+    let end_ok = ev["scheduled_end_time"].is_null() || end.zip(start).is_some_and(|(e, s)| e > s);
+    let place_ok = match ev["entity_type"].as_u64() {
+        Some(1 | 2) => !ev["channel_id"].is_null(),
+        Some(3) => len_ok(&ev["entity_metadata"]["location"], 1, 100, false) && end.is_some(),
+        _ => false,
+    };
+    len_ok(&ev["name"], 1, 100, false)
+        && len_ok(&ev["description"], 0, 1000, true)
+        && start.is_some()
+        && end_ok
+        && place_ok
+}
+
+/// An event PATCH Discord refuses: any change to a COMPLETED (3) or CANCELED (4) event, a
+/// status change other than SCHEDULED→ACTIVE/CANCELED or ACTIVE→COMPLETED, or a result that
+/// is not a valid event.
+fn invalid_event_edit(ev: &Value, body: &Value) -> Option<Reply> {
+    let from = ev["status"].as_u64().unwrap_or(0);
+    if from == 3 || from == 4 {
+        let msg = "Cannot update a completed or canceled event";
+        return Some(err(400, 180000, msg));
+    }
+    let to = body.get("status").map_or(Some(from), Value::as_u64);
+    let step_ok = matches!((from, to), (1, Some(2 | 4)) | (2, Some(3))) || to == Some(from);
+    let mut edited = ev.clone();
+    merge(&mut edited, body);
+    (!step_ok || !valid_event(&edited)).then(invalid_form_body)
+}
+
+/// `GET /channels/{c}/messages?limit=&before=&after=`: newest first, as on Discord.
+fn list_messages(st: &RestState, channel: u64, query: &str) -> Reply {
+    let param = |key: &str| {
+        query
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| v.parse::<u64>().unwrap_or(0))
+    };
+    let limit = param("limit").unwrap_or(50);
+    if !(1..=100).contains(&limit) {
+        return invalid_form_body();
+    }
+    let (before, after) = (param("before").unwrap_or(u64::MAX), param("after"));
+    let channel = channel.to_string();
+    let mut ids: Vec<u64> = st
+        .messages
+        .iter()
+        .filter(|(id, m)| m["channel_id"] == channel && **id < before && **id > after.unwrap_or(0))
+        .map(|(id, _)| *id)
+        .collect();
+    ids.sort_unstable();
+    // `after` pages forward from the oldest; otherwise the newest come first.
+    let keep = limit as usize;
+    let page = match after {
+        Some(_) => &ids[..keep.min(ids.len())],
+        None => &ids[ids.len().saturating_sub(keep)..],
+    };
+    let list: Vec<Value> = page
+        .iter()
+        .rev()
+        .map(|id| st.messages[id].clone())
+        .collect();
+    ok(list.into())
+}
+
+/// The answer an injected failure gives (not `LostResponse`, which answers after the work).
+fn failure_reply(failure: &Failure) -> Reply {
+    match failure {
+        Failure::RateLimited { retry_after } => rate_limited(*retry_after, false),
+        Failure::ServerError | Failure::LostResponse => err(500, 0, "500: Internal Server Error"),
+        Failure::CannotDmUser => err(403, 50007, "Cannot send messages to this user"),
+        Failure::Custom {
+            status,
+            code,
+            message,
+        } => err(*status, *code, message),
+    }
+}
 
 fn rate_limited(retry_after: f64, global: bool) -> Reply {
     let retry_after = (retry_after * 1000.0).ceil() / 1000.0;
@@ -1329,12 +1648,20 @@ async fn rest_handler(
     let (body, files) = parse_body(&headers, &raw_body);
     let reply = {
         let mut st = fake.state();
-        let reply = fake.respond(&mut st, &method, uri.path(), &body, &files);
-        let seq = st.log.len();
         let (path, query) = (
             uri.path().to_string(),
             uri.query().unwrap_or("").to_string(),
         );
+        let request = Request {
+            method: &method,
+            path: &path,
+            query: &query,
+            headers: &headers,
+            body: &body,
+            files: &files,
+        };
+        let reply = fake.respond(&mut st, &request);
+        let seq = st.log.len();
         let response = reply.body.clone();
         st.log.push(Recorded {
             seq,
@@ -1422,15 +1749,25 @@ fn split_bytes<'a>(hay: &'a [u8], needle: &[u8]) -> Vec<&'a [u8]> {
     out
 }
 
+/// One REST request, as `respond` sees it.
+struct Request<'a> {
+    method: &'a Method,
+    path: &'a str,
+    /// Without `?`.
+    query: &'a str,
+    headers: &'a HeaderMap,
+    body: &'a Value,
+    files: &'a [FilePart],
+}
+
 impl FakeDiscord {
-    fn respond(
-        &self,
-        st: &mut RestState,
-        method: &Method,
-        path: &str,
-        body: &Value,
-        files: &[FilePart],
-    ) -> Reply {
+    fn respond(&self, st: &mut RestState, req: &Request) -> Reply {
+        let (method, path) = (req.method, req.path);
+        let route = path.strip_prefix("/api/v10").unwrap_or(path);
+        let segs: Vec<&str> = route.trim_matches('/').split('/').collect();
+        if !self.authorized(&segs, req.headers) {
+            return err(401, 0, "401: Unauthorized");
+        }
         if let Some(limit) = st.rate_limit {
             let now = Instant::now();
             while st
@@ -1452,22 +1789,31 @@ impl FakeDiscord {
                 && r.method.as_ref().is_none_or(|m| m == method)
                 && path.contains(&r.path_contains)
         });
+        let mut lost = false;
         if let Some(rule) = rule {
             rule.times = rule.times.map(|n| n - 1);
-            return match &rule.response {
-                Failure::RateLimited { retry_after } => rate_limited(*retry_after, false),
-                Failure::ServerError => err(500, 0, "500: Internal Server Error"),
-                Failure::CannotDmUser => err(403, 50007, "Cannot send messages to this user"),
-                Failure::Custom {
-                    status,
-                    code,
-                    message,
-                } => err(*status, *code, message),
-            };
+            match &rule.response {
+                Failure::LostResponse => lost = true,
+                failure => return failure_reply(failure),
+            }
         }
-        let route = path.strip_prefix("/api/v10").unwrap_or(path);
-        let segs: Vec<&str> = route.trim_matches('/').split('/').collect();
-        self.route(st, method.as_str(), &segs, body, files)
+        let (method, body, files) = (method.as_str(), req.body, req.files);
+        let reply = self.route(st, method, &segs, req.query, body, files);
+        if lost {
+            return err(500, 0, "500: Internal Server Error");
+        }
+        reply
+    }
+
+    /// Discord wants the bot token on every request except interaction callbacks and
+    /// interaction webhooks, which the interaction token in the path authenticates.
+    fn authorized(&self, segs: &[&str], headers: &HeaderMap) -> bool {
+        if matches!(segs.first(), Some(&("interactions" | "webhooks"))) {
+            return true;
+        }
+        let want = format!("Bot {}", bare_token(&self.0.fixture.token));
+        let sent = headers.get("authorization").and_then(|v| v.to_str().ok());
+        sent == Some(want.as_str())
     }
 
     fn route(
@@ -1475,6 +1821,7 @@ impl FakeDiscord {
         st: &mut RestState,
         method: &str,
         segs: &[&str],
+        query: &str,
         body: &Value,
         files: &[FilePart],
     ) -> Reply {
@@ -1532,15 +1879,18 @@ impl FakeDiscord {
             ("POST", ["interactions", id, token, "callback"]) => {
                 self.callback(st, id_of(id), token, body, files)
             }
-            ("POST", ["webhooks", _, token]) => {
-                let Some(ix) = st.interactions.get(*token).cloned() else {
-                    return err(404, 10015, "Unknown Webhook");
+            ("POST", ["webhooks", app, token]) => {
+                let Some(ix) = self.acked_interaction(st, app, token) else {
+                    return unknown_webhook();
                 };
+                if let Some(refused) = invalid_message(body) {
+                    return refused;
+                }
                 ok(self.store_message(st, ix.channel_id, body, files, 0))
             }
-            (m, ["webhooks", _, token, "messages", mid]) => {
-                let Some(ix) = st.interactions.get(*token).cloned() else {
-                    return err(404, 10015, "Unknown Webhook");
+            (m, ["webhooks", app, token, "messages", mid]) => {
+                let Some(ix) = self.acked_interaction(st, app, token) else {
+                    return unknown_webhook();
                 };
                 let id = if *mid == "@original" {
                     ix.original
@@ -1555,17 +1905,33 @@ impl FakeDiscord {
 
             // Messages.
             ("POST", ["channels", c, "messages"]) if st.channels.contains_key(&id_of(c)) => {
+                if let Some(refused) = invalid_message(body) {
+                    return refused;
+                }
+                // Posting unarchives an archived thread, unless it is also locked.
+                let thread = st.channels.get_mut(&id_of(c)).expect("checked");
+                match thread_flags(thread) {
+                    Some((true, true)) => return thread_archived(),
+                    Some((true, false)) => set_archived(thread, false),
+                    _ => {}
+                }
                 ok(self.store_message(st, id_of(c), body, files, 0))
+            }
+            ("GET", ["channels", c, "messages"]) if st.channels.contains_key(&id_of(c)) => {
+                list_messages(st, id_of(c), query)
             }
             (m, ["channels", c, "messages", mid]) if st.channels.contains_key(&id_of(c)) => {
                 let here = st
                     .messages
                     .get(&id_of(mid))
                     .is_some_and(|msg| msg["channel_id"] == *c);
-                if here {
-                    self.message_op(st, m, id_of(mid), body, files)
-                } else {
+                let archived = thread_flags(&st.channels[&id_of(c)]).is_some_and(|(a, _)| a);
+                if !here {
                     unknown_message()
+                } else if m == "PATCH" && archived {
+                    thread_archived() // archived threads are read-only but for deletions
+                } else {
+                    self.message_op(st, m, id_of(mid), body, files)
                 }
             }
             ("POST", ["channels", c, "typing"]) if st.channels.contains_key(&id_of(c)) => {
@@ -1582,18 +1948,10 @@ impl FakeDiscord {
                 let Some(ch) = st.channels.get_mut(&id_of(c)) else {
                     return unknown_channel();
                 };
-                for (k, v) in body.as_object().into_iter().flatten() {
-                    if ["archived", "locked", "auto_archive_duration", "invitable"]
-                        .contains(&k.as_str())
-                    {
-                        ch["thread_metadata"][k] = v.clone();
-                        if k == "archived" {
-                            ch["thread_metadata"]["archive_timestamp"] = now().into();
-                        }
-                    } else {
-                        ch[k] = v.clone();
-                    }
+                if let Some(refused) = invalid_channel_edit(ch, body) {
+                    return refused;
                 }
+                edit_channel(ch, body);
                 ok(ch.clone())
             }
             ("DELETE", ["channels", c]) => st
@@ -1604,6 +1962,9 @@ impl FakeDiscord {
                 let Some(parent) = st.channels.get(&id_of(c)).cloned() else {
                     return unknown_channel();
                 };
+                if let Some(refused) = invalid_thread(body) {
+                    return refused;
+                }
                 let kind = body["type"].as_u64().unwrap_or(12);
                 ok(self.create_thread(st, self.new_id(), &parent, body, kind))
             }
@@ -1614,18 +1975,18 @@ impl FakeDiscord {
                 if !st.messages.contains_key(&id_of(mid)) {
                     return unknown_message();
                 }
+                if let Some(refused) = invalid_thread(body) {
+                    return refused;
+                }
                 // A thread started from a message has the message's id.
                 let kind = if parent["type"] == 5 { 10 } else { 11 };
                 ok(self.create_thread(st, id_of(mid), &parent, body, kind))
             }
             (m @ ("PUT" | "DELETE"), ["channels", t, "thread-members", u]) => {
-                let is_thread = st
-                    .channels
-                    .get(&id_of(t))
-                    .and_then(|c| c.get("thread_metadata"))
-                    .is_some();
-                if !is_thread {
-                    return unknown_channel();
+                match st.channels.get(&id_of(t)).and_then(thread_flags) {
+                    None => return unknown_channel(),
+                    Some((true, _)) => return thread_archived(),
+                    Some((false, _)) => {}
                 }
                 let user = if *u == "@me" { bot } else { id_of(u) };
                 let members = st.thread_members.entry(id_of(t)).or_default();
@@ -1662,6 +2023,15 @@ impl FakeDiscord {
                     .collect();
                 ok(list.into())
             }
+            ("GET", ["guilds", g, "threads", "active"]) => {
+                let mut threads: Vec<&Value> = st
+                    .channels
+                    .values()
+                    .filter(|c| c["guild_id"] == *g && thread_flags(c).is_some_and(|(a, _)| !a))
+                    .collect();
+                threads.sort_by_key(|t| msg_id(t));
+                ok(json!({"threads": threads, "members": []}))
+            }
             ("GET", ["guilds", g, "roles"]) => match fx.find_guild(id_of(g)) {
                 Some(g) => ok(g
                     .roles
@@ -1681,6 +2051,12 @@ impl FakeDiscord {
 
             // Scheduled events.
             ("POST", ["guilds", g, "scheduled-events"]) => {
+                let active = st.events.values().filter(|e| e["guild_id"] == *g);
+                let active = active.filter(|e| e["status"] == 1 || e["status"] == 2);
+                if active.count() >= MAX_ACTIVE_EVENTS {
+                    let msg = "Maximum number of guild scheduled events reached";
+                    return err(400, 30038, msg);
+                }
                 let id = self.new_id();
                 let mut ev = json!({
                     "id": id.to_string(), "guild_id": g, "channel_id": null, "creator_id": bot.to_string(),
@@ -1690,6 +2066,9 @@ impl FakeDiscord {
                     "user_count": 0, "recurrence_rule": null, "guild_scheduled_event_exceptions": [],
                 });
                 merge(&mut ev, body);
+                if !valid_event(&ev) {
+                    return invalid_form_body();
+                }
                 st.events.insert(id, ev.clone());
                 ok(ev)
             }
@@ -1714,6 +2093,9 @@ impl FakeDiscord {
                 match m {
                     "GET" => ok(ev.clone()),
                     "PATCH" => {
+                        if let Some(refused) = invalid_event_edit(ev, body) {
+                            return refused;
+                        }
                         merge(ev, body);
                         ok(ev.clone())
                     }
@@ -1815,7 +2197,15 @@ impl FakeDiscord {
         if ix.acked {
             return err(400, 40060, "Interaction has already been acknowledged.");
         }
+        if ix.dispatched.elapsed() > st.interaction_deadline {
+            st.late_callbacks += 1;
+            return err(404, 10062, "Unknown interaction");
+        }
         let data = &body["data"];
+        let carries_message = matches!(body["type"].as_u64(), Some(4 | 7));
+        if let Some(refused) = invalid_message(data).filter(|_| carries_message) {
+            return refused;
+        }
         ix.original = match body["type"].as_u64() {
             Some(4) => Some(msg_id(&self.store_message(
                 st,
@@ -1848,6 +2238,13 @@ impl FakeDiscord {
         no_content()
     }
 
+    /// The interaction of a webhook path, once its initial response went out: Discord knows
+    /// no webhook for it before (nor for another application).
+    fn acked_interaction(&self, st: &RestState, app: &str, token: &str) -> Option<Ix> {
+        let ix = st.interactions.get(token).filter(|ix| ix.acked)?;
+        (id_of(app) == self.0.fixture.application_id).then(|| ix.clone())
+    }
+
     fn message_op(
         &self,
         st: &mut RestState,
@@ -1858,7 +2255,10 @@ impl FakeDiscord {
     ) -> Reply {
         match method {
             "GET" => ok(st.messages[&id].clone()),
-            "PATCH" => ok(self.edit_message(st, id, body, files)),
+            "PATCH" => match invalid_message(body) {
+                Some(refused) => refused,
+                None => ok(self.edit_message(st, id, body, files)),
+            },
             "DELETE" => {
                 st.messages.remove(&id);
                 no_content()
