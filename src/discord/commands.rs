@@ -54,7 +54,8 @@ pub async fn answer(ctx: Ctx<'_>, reply: CreateReply) -> Result<(), Error> {
             .has_sent_initial_response
             .load(std::sync::atomic::Ordering::SeqCst)
         {
-            let edit = reply.to_slash_initial_response_edit(serenity::EditInteractionResponse::new());
+            let edit =
+                reply.to_slash_initial_response_edit(serenity::EditInteractionResponse::new());
             app.interaction.edit_response(ctx, edit).await?;
             return Ok(());
         }
@@ -346,7 +347,6 @@ pub async fn cancel(
 ) -> Result<(), Error> {
     let caller = caller(ctx)?;
     let id = masterclass_id(&masterclass)?;
-    defer(ctx).await?;
     let (mc, reason) = ctx
         .data()
         .service
@@ -375,7 +375,11 @@ pub async fn cancel(
             .label("Keep it")
             .style(ButtonStyle::Secondary),
     ])];
-    answer(ctx, CreateReply::default().content(text).components(buttons)).await
+    answer(
+        ctx,
+        CreateReply::default().content(text).components(buttons),
+    )
+    .await
 }
 
 /// Change the title, description, place or capacity. The date and time can't change.

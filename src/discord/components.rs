@@ -12,9 +12,9 @@ use chrono::Utc;
 use futures::FutureExt as _;
 use poise::serenity_prelude as serenity;
 use serenity::{
-    ActionRowComponent, ComponentInteraction, CreateAllowedMentions, CreateAttachment,
-    CreateEmbed, CreateInteractionResponse, CreateInteractionResponseMessage,
-    EditInteractionResponse, ModalInteraction,
+    ActionRowComponent, ComponentInteraction, CreateAllowedMentions, CreateAttachment, CreateEmbed,
+    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
+    ModalInteraction,
 };
 use tracing::Instrument as _;
 
@@ -35,9 +35,14 @@ pub async fn on_event(
                 let outcome = guarded(on_click(ctx, data, click, &mut acked))
                     .instrument(span.clone())
                     .await;
-                answer_failure(ctx, &click.data.custom_id, outcome, acked, |reply| {
-                    click.create_response(ctx, reply)
-                }, |edit| click.edit_response(ctx, edit))
+                answer_failure(
+                    ctx,
+                    &click.data.custom_id,
+                    outcome,
+                    acked,
+                    |reply| click.create_response(ctx, reply),
+                    |edit| click.edit_response(ctx, edit),
+                )
                 .instrument(span)
                 .await
             }
@@ -46,10 +51,17 @@ pub async fn on_event(
                     "interaction", id = %form.id, guild = ?form.guild_id.map(|g| g.get()),
                     user = %form.user.id, custom_id = %form.data.custom_id,
                 );
-                let outcome = guarded(on_form(ctx, data, form)).instrument(span.clone()).await;
-                answer_failure(ctx, &form.data.custom_id, outcome, false, |reply| {
-                    form.create_response(ctx, reply)
-                }, |edit| form.edit_response(ctx, edit))
+                let outcome = guarded(on_form(ctx, data, form))
+                    .instrument(span.clone())
+                    .await;
+                answer_failure(
+                    ctx,
+                    &form.data.custom_id,
+                    outcome,
+                    false,
+                    |reply| form.create_response(ctx, reply),
+                    |edit| form.edit_response(ctx, edit),
+                )
                 .instrument(span)
                 .await
             }

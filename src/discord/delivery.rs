@@ -72,7 +72,11 @@ impl From<RestError> for DiscordError {
         match error {
             RestError::RateLimited { retry_after } => DiscordError::RateLimited { retry_after },
             RestError::Transient(why) => DiscordError::Transient(why),
-            RestError::Refused { status: 403, code: 50007, .. } => DiscordError::DmsClosed,
+            RestError::Refused {
+                status: 403,
+                code: 50007,
+                ..
+            } => DiscordError::DmsClosed,
             // A bad token: an admin can fix it, the notification should wait.
             refused @ RestError::Refused { status: 401, .. } => {
                 DiscordError::Transient(refused.detail())

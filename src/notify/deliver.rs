@@ -171,10 +171,11 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             return Ok(Err(voided(why)));
         }
         // An invitation links the thread: it waits until the thread exists.
-        if notice.kind == NoticeKind::GuestAdded && masterclass.thread_id.is_none() {
-            if !sync::gave_up(&mut conn, masterclass.id).await? {
-                return Ok(Err(waiting_for_thread()));
-            }
+        if notice.kind == NoticeKind::GuestAdded
+            && masterclass.thread_id.is_none()
+            && !sync::gave_up(&mut conn, masterclass.id).await?
+        {
+            return Ok(Err(waiting_for_thread()));
         }
         Ok(Ok(Facts {
             masterclass,
@@ -339,7 +340,9 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         };
         let Some(thread) = mc.thread_id else {
             if mc.status == MasterclassStatus::Cancelled {
-                return Ok(voided("the masterclass was cancelled before its thread existed"));
+                return Ok(voided(
+                    "the masterclass was cancelled before its thread existed",
+                ));
             }
             if sync::gave_up(&mut conn, mc.id).await? {
                 return Ok(Outcome::Failed(

@@ -1,9 +1,9 @@
 //! What admins see of notifications that did not get through.
 
 use super::{Result, Service};
-use crate::domain::{Caller, ChannelId, Channel, MasterclassId, NoticeKind, UserError, UserId};
-use crate::store::{outbox, sync};
+use crate::domain::{Caller, Channel, ChannelId, MasterclassId, NoticeKind, UserError, UserId};
 pub use crate::store::sync::SyncProblem;
+use crate::store::{outbox, sync};
 use chrono::{DateTime, Utc};
 
 /// A notification that failed at least once and is still waiting for a retry, or was given up.
@@ -91,7 +91,12 @@ pub fn describe_sync(problem: &SyncProblem) -> String {
         .chars()
         .take(150)
         .collect();
-    let title: String = problem.title.replace(['\n', '`', '*'], " ").chars().take(60).collect();
+    let title: String = problem
+        .title
+        .replace(['\n', '`', '*'], " ")
+        .chars()
+        .take(60)
+        .collect();
     format!(
         "**{title}** (masterclass {}): announcement, thread or event not in step · {state} · {error}",
         problem.masterclass_id

@@ -382,7 +382,7 @@ pub async fn problems(
     guild: GuildId,
     limit: i64,
 ) -> sqlx::Result<Vec<SyncProblem>> {
-    let rows: Vec<(i64, String, i64, String, Option<i64>, Option<i64>)> = sqlx::query_as(
+    let rows: Vec<ProblemRow> = sqlx::query_as(
         "SELECT s.masterclass_id, m.title, s.attempts, s.last_error, s.due_at, s.failed_at
          FROM discord_sync s JOIN masterclasses m ON m.id = s.masterclass_id
          WHERE s.guild_id = ? AND (s.failed_at IS NOT NULL OR s.last_error IS NOT NULL)
@@ -394,17 +394,29 @@ pub async fn problems(
     .await?;
     Ok(rows
         .into_iter()
-        .map(
-            |(id, title, attempts, last_error, due_at, failed_at)| SyncProblem {
-                masterclass_id: MasterclassId(id),
-                title,
-                attempts: attempts as u32,
-                last_error,
-                next_attempt_at: failed_at.is_none().then(|| due_at.map(from_db_time)).flatten(),
-                failed_at: failed_at.map(from_db_time),
-            },
-        )
+        .map(|row| SyncProblem {
+            masterclass_id: MasterclassId(row.masterclass_id),
+            title: row.title,
+            attempts: row.attempts as u32,
+            last_error: row.last_error,
+            next_attempt_at: row
+                .failed_at
+                .is_none()
+                .then(|| row.due_at.map(from_db_time))
+                .flatten(),
+            failed_at: row.failed_at.map(from_db_time),
+        })
         .collect())
+}
+
+#[derive(FromRow)]
+struct ProblemRow {
+    masterclass_id: i64,
+    title: String,
+    attempts: i64,
+    last_error: String,
+    due_at: Option<i64>,
+    failed_at: Option<i64>,
 }
 
 /// Whether the worker gave up bringing this masterclass's Discord side in step (a notification

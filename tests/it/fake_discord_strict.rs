@@ -184,6 +184,7 @@ async fn archived_threads_refuse_members_and_unarchive_on_post() {
     let add = http.add_thread_channel_member(thread.id, UserId::new(BOB));
     assert_eq!(refusal(add.await), (400, 50083));
     assert!(active().await.is_empty());
+    assert_eq!(fake.threads_in(GENERAL)[0]["id"], tid.to_string());
 
     // Posting unarchives it.
     thread.id.say(&http, "still here").await.expect("posted");
@@ -304,6 +305,7 @@ async fn a_lost_response_still_does_the_work() {
     fake.fail(FailRule::once(Method::POST, &route, Failure::LostResponse));
     assert_eq!(refusal(general.say(&http, "once").await), (500, 0));
     assert_eq!(fake.requests().last().map(|r| r.status), Some(500));
+    assert_eq!(fake.messages_in(GENERAL)[0]["content"], "once");
     general.say(&http, "twice").await.unwrap();
 
     // Listing, newest first, finds the message whose answer was lost.

@@ -7,4 +7,6 @@ mod fake_discord_smoke;
 mod fake_discord_strict;
 mod helpers;
 mod notify;
+mod process;
 mod support;
+mod sync;

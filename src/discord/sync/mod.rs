@@ -145,7 +145,10 @@ impl SyncWorker {
             .write(|conn| Box::pin(async move { sync::release_claims(conn).await }))
             .await?;
         if released > 0 {
-            tracing::info!(released, "Discord syncs claimed by a previous run are due again");
+            tracing::info!(
+                released,
+                "Discord syncs claimed by a previous run are due again"
+            );
         }
         Ok(released)
     }
@@ -200,7 +203,10 @@ impl SyncWorker {
     /// Reconciles until `shutdown` turns true, then returns once the work in flight is recorded.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         if let Err(error) = self.resume_after_restart().await {
-            tracing::error!(error = format!("{error:#}"), "cannot release old sync claims");
+            tracing::error!(
+                error = format!("{error:#}"),
+                "cannot release old sync claims"
+            );
         }
         let poll = self.settings.poll_interval;
         while !*shutdown.borrow() {

@@ -436,7 +436,10 @@ impl SyncWorker {
             .collect();
         let have: BTreeSet<UserId> = {
             let mut conn = self.db.reader().acquire().await?;
-            sync::thread_members(&mut conn, id).await?.into_iter().collect()
+            sync::thread_members(&mut conn, id)
+                .await?
+                .into_iter()
+                .collect()
         };
         let changes: Vec<(UserId, bool)> = want
             .difference(&have)
@@ -448,7 +451,10 @@ impl SyncWorker {
         for (user, add) in changes {
             let result = match self.change_member(thread, user, add).await {
                 Err(error) if error.code() == Some(THREAD_ARCHIVED) => {
-                    match self.patch_thread(thread, json!({ "archived": false })).await {
+                    match self
+                        .patch_thread(thread, json!({ "archived": false }))
+                        .await
+                    {
                         Ok(()) => {
                             state.thread_state = ThreadState::Open;
                             self.change_member(thread, user, add).await
@@ -494,7 +500,10 @@ impl SyncWorker {
         } else {
             LightMethod::Delete
         };
-        self.discord.send(Request::new(route, method)).await.map(drop)
+        self.discord
+            .send(Request::new(route, method))
+            .await
+            .map(drop)
     }
 
     // ---- the scheduled event ----
@@ -662,11 +671,7 @@ impl SyncWorker {
         });
         match &mc.location {
             Some(Location::Channel(channel)) => {
-                let kind = if self.is_stage(*channel).await? {
-                    1
-                } else {
-                    2
-                };
+                let kind = if self.is_stage(*channel).await? { 1 } else { 2 };
                 fields["entity_type"] = kind.into();
                 fields["channel_id"] = channel.0.to_string().into();
                 fields["entity_metadata"] = Value::Null;

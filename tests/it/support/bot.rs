@@ -129,6 +129,15 @@ impl TestBot {
             .await;
     }
 
+    /// One number from the bot's database (read-only, beside the running bot).
+    pub async fn count(&self, sql: &str) -> i64 {
+        let options = sqlx::sqlite::SqliteConnectOptions::new()
+            .filename(self.dir.path().join("bot.db"))
+            .read_only(true);
+        let mut conn = sqlx::ConnectOptions::connect(&options).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+    }
+
     /// Stops the bot (as SIGTERM would) and starts a new one on the same database.
     pub async fn restart(&mut self) {
         let (stop, task) = self.app.take().expect("running");
@@ -209,6 +218,55 @@ impl TestBot {
     /// The mentor runs /masterclass host, fills the form and presses Save.
     /// Returns the announcement message and the thread.
     pub async fn host(&self, title: &str, capacity: u32, guests: &[u64]) -> Hosted {
+        let save_id = self.preview(title, capacity, guests).await;
+        let mark = self.fake.mark();
+        let save = self.click(MENTOR, &save_id, 1).await;
+        let saved = self.reply_text(&save).await;
+        assert!(saved.starts_with("Saved!"), "{saved}");
+        self.published(mark).await
+    }
+
+    /// The announcement and thread the bot makes for a masterclass saved after `mark`.
+    pub async fn published(&self, mark: usize) -> Hosted {
+        let announcement = self
+            .fake
+            .wait_for(
+                "the announcement",
+                |r| {
+                    r.seq >= mark
+                        && r.status == 200
+                        && r.is("POST", &format!("/channels/{ANNOUNCE}/messages"))
+                },
+                T,
+            )
+            .await;
+        let thread = self
+            .fake
+            .wait_for(
+                "the thread",
+                |r| {
+                    r.seq >= mark
+                        && r.status == 200
+                        && r.is("POST", &format!("/channels/{ANNOUNCE}/threads"))
+                },
+                T,
+            )
+            .await;
+        let join_id = announcement.body["components"][0]["components"][0]["custom_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        Hosted {
+            message_id: id(&announcement.response["id"]),
+            thread_id: id(&thread.response["id"]),
+            masterclass: join_id.trim_start_matches("mc:join:").to_owned(),
+            announcement,
+            thread,
+        }
+    }
+
+    /// The mentor runs /masterclass host and fills the form; returns the Save button's id.
+    pub async fn preview(&self, title: &str, capacity: u32, guests: &[u64]) -> String {
         let options: Value = match guests {
             [] => json!([]),
             [one] => json!([{"name": "guest", "type": 6, "value": one.to_string()}]),
@@ -250,37 +308,7 @@ impl TestBot {
             .unwrap()
             .to_owned();
         assert!(save_id.starts_with("mc:save:"), "{save_id}");
-        let mark = self.fake.mark();
-        let save = self.click(MENTOR, &save_id, 1).await;
-        let saved = self.reply_text(&save).await;
-        assert!(saved.starts_with("Saved!"), "{saved}");
-        let announcement = self
-            .fake
-            .wait_for(
-                "the announcement",
-                |r| r.seq >= mark && r.is("POST", &format!("/channels/{ANNOUNCE}/messages")),
-                T,
-            )
-            .await;
-        let thread = self
-            .fake
-            .wait_for(
-                "the thread",
-                |r| r.seq >= mark && r.is("POST", &format!("/channels/{ANNOUNCE}/threads")),
-                T,
-            )
-            .await;
-        let join_id = announcement.body["components"][0]["components"][0]["custom_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        Hosted {
-            message_id: id(&announcement.response["id"]),
-            thread_id: id(&thread.response["id"]),
-            masterclass: join_id.trim_start_matches("mc:join:").to_owned(),
-            announcement,
-            thread,
-        }
+        save_id
     }
 }
 

@@ -617,6 +617,32 @@ impl FakeDiscord {
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default()
     }
+    /// The messages Discord holds in a channel, oldest first.
+    pub fn messages_in(&self, channel_id: u64) -> Vec<Value> {
+        let st = self.state();
+        let channel = channel_id.to_string();
+        let mut list: Vec<Value> = st
+            .messages
+            .values()
+            .filter(|m| m["channel_id"] == channel)
+            .cloned()
+            .collect();
+        list.sort_by_key(msg_id);
+        list
+    }
+    /// The threads (archived or not) started in a channel, oldest first.
+    pub fn threads_in(&self, parent_id: u64) -> Vec<Value> {
+        let st = self.state();
+        let parent = parent_id.to_string();
+        let mut list: Vec<Value> = st
+            .channels
+            .values()
+            .filter(|c| c["parent_id"] == parent && thread_flags(c).is_some())
+            .cloned()
+            .collect();
+        list.sort_by_key(msg_id);
+        list
+    }
     /// `(archived, locked, name)` of a thread.
     pub fn thread_state(&self, id: u64) -> Option<(bool, bool, String)> {
         let st = self.state();
@@ -645,7 +671,7 @@ impl FakeDiscord {
     // ---- Discord's own timers ----
 
     /// Archives a thread, as Discord does after `auto_archive_duration` without activity, and
-    /// tells the bot with THREAD_UPDATE.
+    /// tells a connected bot with THREAD_UPDATE (tests without a gateway client work too).
     pub async fn archive_thread(&self, thread_id: u64) {
         let thread = {
             let mut st = self.state();
@@ -655,7 +681,9 @@ impl FakeDiscord {
             set_archived(t, true);
             t.clone()
         };
-        self.dispatch("THREAD_UPDATE", thread).await;
+        if self.0.gateway.borrow().current.is_some() {
+            self.dispatch("THREAD_UPDATE", thread).await;
+        }
     }
 
     /// What Discord's "status update automation" does by `now`: EXTERNAL events start at their
@@ -1237,9 +1265,12 @@ impl FakeDiscord {
     }
 
     fn component(&self, channel: u64, user: u64, message_id: u64, data: Value) -> Value {
-        let stored = self.message(message_id);
-        let message =
-            stored.unwrap_or_else(|| self.message_json(message_id, channel, &json!({}), 0));
+        // A message the test made up exists from now on, as any message clicked on would.
+        let message = self.message(message_id).unwrap_or_else(|| {
+            let made_up = self.message_json(message_id, channel, &json!({}), 0);
+            self.state().messages.insert(message_id, made_up.clone());
+            made_up
+        });
         let mut v = self.base_interaction(3, channel, user, data);
         v["message"] = message;
         v
