@@ -78,7 +78,7 @@ async fn run(path: &std::path::Path) -> anyhow::Result<()> {
 
     // The worker: email through the bot's pooled Mailer, DMs through serenity to the fake.
     fake.set_rate_limit(Some(DISCORD_LIMIT));
-    let http = HttpBuilder::new("bench-token")
+    let http = HttpBuilder::new("fake-token")
         .proxy(fake.base_url())
         .ratelimiter_disabled(true)
         .build();

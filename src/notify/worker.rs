@@ -186,6 +186,16 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             tokio::select! {
                 () = worker.wake.notified() => lane_wakes.iter().for_each(|wake| wake.notify_one()),
                 _ = stop.wait_for(|stop| *stop) => break,
+                // A lane only ends before shutdown by a bug: stop, so the app is restarted
+                // (everything resumes from the database) instead of half-delivering.
+                Some(ended) = lanes.join_next() => {
+                    match ended {
+                        Err(error) => tracing::error!(%error, "a delivery lane panicked"),
+                        Ok(()) => tracing::error!("a delivery lane stopped"),
+                    }
+                    lanes.abort_all();
+                    return;
+                }
             }
         }
         while let Some(result) = lanes.join_next().await {

@@ -83,6 +83,8 @@ pub fn settings(fake: &FakeDiscord, dir: &TempDir) -> Settings {
 pub struct TestBot {
     pub fake: FakeDiscord,
     pub dir: TempDir,
+    /// Changes to the test settings (benchmarks use production-like retries).
+    pub configure: fn(&mut Settings),
     pub app: Option<(
         oneshot::Sender<()>,
         tokio::task::JoinHandle<anyhow::Result<()>>,
@@ -96,11 +98,17 @@ pub async fn spawn_bot() -> TestBot {
 
 /// The same with `mentees` members without roles (`MENTEE + n`).
 pub async fn spawn_bot_with(mentees: u64) -> TestBot {
+    spawn_bot_configured(mentees, |_| {}).await
+}
+
+/// The same with settings changed by `configure`.
+pub async fn spawn_bot_configured(mentees: u64, configure: fn(&mut Settings)) -> TestBot {
     let fake = FakeDiscord::start(fixture(mentees)).await;
     let dir = tempfile::tempdir().unwrap();
     let mut bot = TestBot {
         fake,
         dir,
+        configure,
         app: None,
     };
     bot.start().await;
@@ -110,7 +118,9 @@ pub async fn spawn_bot_with(mentees: u64) -> TestBot {
 impl TestBot {
     async fn start(&mut self) {
         let mark = self.fake.mark();
-        let app = App::build(&settings(&self.fake, &self.dir))
+        let mut settings = settings(&self.fake, &self.dir);
+        (self.configure)(&mut settings);
+        let app = App::build(&settings)
             .await
             .expect("the bot builds");
         let (stop, stopped) = oneshot::channel::<()>();
