@@ -1,11 +1,12 @@
 -- The Discord side of each masterclass, reconciled by the sync worker (src/discord/sync).
--- A use case that changes what Discord should show sets `due_at` in its own transaction; the
--- worker claims due rows, makes Discord match the database and records what Discord now shows.
+-- Every change to what Discord should show marks the masterclass due in its own transaction
+-- (the triggers below, so no use case can forget it); the worker claims due rows, makes Discord
+-- match the database and records what Discord now shows.
 
 CREATE TABLE discord_sync (
     masterclass_id         INTEGER PRIMARY KEY REFERENCES masterclasses (id),
     guild_id               INTEGER NOT NULL,
-    due_at                 INTEGER,           -- NULL: in step, nothing ahead
+    due_at                 INTEGER,           -- NULL: in step, nothing ahead; 0: at once
     version                INTEGER NOT NULL DEFAULT 0, -- bumped by every change
     attempts               INTEGER NOT NULL DEFAULT 0,
     last_error             TEXT,
@@ -38,11 +39,39 @@ CREATE INDEX masterclasses_by_event ON masterclasses (event_id) WHERE event_id I
 -- Masterclasses hosted before this migration: what they show was made by the old code; bring
 -- every one in step once.
 INSERT INTO discord_sync (masterclass_id, guild_id, due_at, thread_state)
-SELECT id, guild_id, CAST(strftime('%s', 'now') AS INTEGER),
-       CASE WHEN status = 'cancelled' THEN 'closed' ELSE 'open' END
+SELECT id, guild_id, 0, CASE WHEN status = 'cancelled' THEN 'closed' ELSE 'open' END
 FROM masterclasses;
 INSERT INTO thread_members (masterclass_id, user_id)
 SELECT id, host_id FROM masterclasses WHERE thread_id IS NOT NULL
 UNION
 SELECT p.masterclass_id, p.user_id FROM participants p JOIN masterclasses m ON m.id = p.masterclass_id
 WHERE m.thread_id IS NOT NULL AND p.status = 'attending';
+
+-- A change marks its masterclass due at once (0: whatever the clock says) and re-arms a sync
+-- that gave up. Columns the sync worker itself writes (the Discord ids) are not watched.
+CREATE TRIGGER discord_sync_on_host AFTER INSERT ON masterclasses
+BEGIN
+    INSERT INTO discord_sync (masterclass_id, guild_id, due_at, version)
+    VALUES (NEW.id, NEW.guild_id, 0, 1);
+END;
+CREATE TRIGGER discord_sync_on_change
+AFTER UPDATE OF title, description, location, capacity, status ON masterclasses
+BEGIN
+    UPDATE discord_sync SET due_at = 0, version = version + 1, attempts = 0, failed_at = NULL
+    WHERE masterclass_id = NEW.id;
+END;
+CREATE TRIGGER discord_sync_on_sign_up AFTER INSERT ON participants
+BEGIN
+    UPDATE discord_sync SET due_at = 0, version = version + 1, attempts = 0, failed_at = NULL
+    WHERE masterclass_id = NEW.masterclass_id;
+END;
+CREATE TRIGGER discord_sync_on_promotion AFTER UPDATE OF status ON participants
+BEGIN
+    UPDATE discord_sync SET due_at = 0, version = version + 1, attempts = 0, failed_at = NULL
+    WHERE masterclass_id = NEW.masterclass_id;
+END;
+CREATE TRIGGER discord_sync_on_departure AFTER DELETE ON participants
+BEGIN
+    UPDATE discord_sync SET due_at = 0, version = version + 1, attempts = 0, failed_at = NULL
+    WHERE masterclass_id = OLD.masterclass_id;
+END;

@@ -16,7 +16,6 @@ use serenity::{
     CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
     ModalInteraction,
 };
-use tracing::Instrument as _;
 
 pub async fn on_event(
     framework: poise::FrameworkContext<'_, Data, Error>,
@@ -26,15 +25,11 @@ pub async fn on_event(
     let data = framework.user_data;
     match event {
         serenity::FullEvent::InteractionCreate { interaction } => match interaction {
+            // The interaction's span (id, guild, user, custom_id) is opened around the whole
+            // dispatch: see `Traced` in the parent module.
             serenity::Interaction::Component(click) => {
-                let span = tracing::info_span!(
-                    "interaction", id = %click.id, guild = ?click.guild_id.map(|g| g.get()),
-                    user = %click.user.id, custom_id = %click.data.custom_id,
-                );
                 let mut acked = false;
-                let outcome = guarded(on_click(ctx, data, click, &mut acked))
-                    .instrument(span.clone())
-                    .await;
+                let outcome = guarded(on_click(ctx, data, click, &mut acked)).await;
                 answer_failure(
                     ctx,
                     &click.data.custom_id,
@@ -43,17 +38,10 @@ pub async fn on_event(
                     |reply| click.create_response(ctx, reply),
                     |edit| click.edit_response(ctx, edit),
                 )
-                .instrument(span)
                 .await
             }
             serenity::Interaction::Modal(form) => {
-                let span = tracing::info_span!(
-                    "interaction", id = %form.id, guild = ?form.guild_id.map(|g| g.get()),
-                    user = %form.user.id, custom_id = %form.data.custom_id,
-                );
-                let outcome = guarded(on_form(ctx, data, form))
-                    .instrument(span.clone())
-                    .await;
+                let outcome = guarded(on_form(ctx, data, form)).await;
                 answer_failure(
                     ctx,
                     &form.data.custom_id,
@@ -62,7 +50,6 @@ pub async fn on_event(
                     |reply| form.create_response(ctx, reply),
                     |edit| form.edit_response(ctx, edit),
                 )
-                .instrument(span)
                 .await
             }
             _ => {}
@@ -71,7 +58,7 @@ pub async fn on_event(
             let archived = new.thread_metadata.is_some_and(|meta| meta.archived);
             if archived {
                 let thread = crate::domain::ChannelId(new.id.get());
-                match data.service.thread_archived(thread, Utc::now()).await {
+                match data.service.thread_archived(thread).await {
                     Ok(true) => data.wake_sync.notify_one(),
                     Ok(false) => {}
                     Err(error) => {

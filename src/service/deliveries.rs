@@ -33,7 +33,7 @@ impl Service {
         if !caller.is_admin {
             return Err(UserError::NotAdmin.into());
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         let rows = outbox::troubled(&mut conn, caller.guild_id, i64::from(limit)).await?;
         Ok(rows
             .into_iter()
@@ -62,17 +62,15 @@ impl Service {
         if !caller.is_admin {
             return Err(UserError::NotAdmin.into());
         }
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         Ok(sync::problems(&mut conn, caller.guild_id, i64::from(limit)).await?)
     }
 
     /// Discord archived a thread by itself; if it is a masterclass's, the sync worker reopens it
     /// while the masterclass is ahead. Returns whether it was one of ours.
-    pub async fn thread_archived(&self, thread: ChannelId, now: DateTime<Utc>) -> Result<bool> {
-        self.db()
-            .write(move |conn| {
-                Box::pin(async move { sync::thread_archived_by_discord(conn, thread, now).await })
-            })
+    pub async fn thread_archived(&self, thread: ChannelId) -> Result<bool> {
+        self.db
+            .write(move |conn| Box::pin(sync::thread_archived_by_discord(conn, thread)))
             .await
             .map_err(Into::into)
     }

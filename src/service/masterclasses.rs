@@ -2,11 +2,12 @@ use super::notices::{self, Notices, FUTURE_KINDS};
 use super::{Counts, Error, ParticipantStatus, Result, Service};
 use crate::domain::{
     Caller, CancelReason, Capacity, Description, Duration, Guests, GuildId, GuildSettings,
-    Location, Masterclass, MasterclassId, NewMasterclass, NoticeKind, Phase, StartTime, TimeZone,
+    Location, Masterclass, MasterclassId, NewMasterclass, NoticeKind, StartTime, TimeZone,
     Title, UserError, UserId,
 };
+use crate::store::masterclasses::{Period, Role};
 use crate::store::participants::Participant;
-use crate::store::{activity, masterclasses, participants, settings, sync};
+use crate::store::{activity, masterclasses, participants, settings};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::SqliteConnection;
@@ -136,13 +137,14 @@ async fn find(
 impl Service {
     /// Checks that the caller may host here, before any form is shown.
     pub async fn ensure_can_host(&self, caller: &Caller) -> Result<GuildSettings> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         let settings = settings::guild(&mut conn, caller.guild_id).await?;
         ensure_can_host(&settings, caller)?;
         Ok(settings)
     }
 
     /// Checks everything a host typed and returns the masterclass to preview. Stores nothing.
+    #[tracing::instrument(name = "prepare_host", skip_all, fields(guild = %caller.guild_id, user = %caller.user_id))]
     pub async fn prepare_host(
         &self,
         caller: &Caller,
@@ -150,7 +152,7 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<NewMasterclass> {
         let server = self.ensure_can_host(caller).await?;
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         let member = settings::member(&mut conn, caller.user_id).await?;
         let time_zone = match request
             .time_zone
@@ -187,6 +189,7 @@ impl Service {
     }
 
     /// Saves a previewed masterclass: guests attend at once (beyond capacity, they wait).
+    #[tracing::instrument(name = "host", skip_all, fields(guild = %caller.guild_id, user = %caller.user_id))]
     pub async fn host(
         &self,
         caller: &Caller,
@@ -194,87 +197,13 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Hosted> {
         let caller = caller.clone();
-        self.db()
-            .write(move |conn| {
-                Box::pin(async move {
-                    let caller = &caller;
-                    let mut notices = Notices::default();
-                    let server = settings::guild(conn, caller.guild_id).await?;
-                    ensure_can_host(&server, caller)?;
-                    StartTime::new(new.start.get(), now)?; // The preview may have sat there past the start.
-                    let offsets = &server.reminder_offsets;
-                    let channel = server
-                        .announcement_channel_id
-                        .ok_or(UserError::NoAnnouncementChannel)?;
-                    let mc = masterclasses::insert(
-                        conn,
-                        caller.guild_id,
-                        caller.user_id,
-                        &new,
-                        offsets,
-                        channel,
-                        now,
-                    )
-                    .await?;
-                    sync::touch(conn, mc.guild_id, mc.id, now).await?;
-                    let event = activity::record(
-            conn,
-            Some(mc.guild_id),
-            Some(mc.id),
-            caller.user_id,
-            "hosted",
-            json!({ "title": mc.title, "starts_at": mc.starts_at, "guests": new.guests.ids() }),
-            now,
-        )
-        .await?;
-                    let (mut attending, mut waitlisted) = (Vec::new(), Vec::new());
-                    for &guest in new.guests.ids() {
-                        let status = if attending.len() < mc.capacity as usize {
-                            ParticipantStatus::Attending
-                        } else {
-                            ParticipantStatus::Waitlisted
-                        };
-                        let seat =
-                            participants::insert(conn, mc.id, guest, status, true, now).await?;
-                        let payload = match status {
-                            ParticipantStatus::Attending => {
-                                attending.push(guest);
-                                notices.schedule_reminders(
-                                    &mc,
-                                    guest,
-                                    seat.arrival,
-                                    &server.reminder_offsets,
-                                    now,
-                                );
-                                json!({ "status": "attending" })
-                            }
-                            ParticipantStatus::Waitlisted => {
-                                waitlisted.push(guest);
-                                json!({ "status": "waitlisted", "position": waitlisted.len() })
-                            }
-                        };
-                        notices.tell_member(
-                            event,
-                            &mc,
-                            guest,
-                            NoticeKind::GuestAdded,
-                            payload,
-                            now,
-                        );
-                    }
-                    notices.schedule_thread_messages(&mc, &server.reminder_offsets, now);
-                    notices.write(conn, now).await?;
-                    Ok(Hosted {
-                        masterclass: mc,
-                        attending,
-                        waitlisted,
-                    })
-                })
-            })
+        self.db
+            .write(move |conn| Box::pin(in_tx::host(conn, caller, new, now)))
             .await
     }
 
     /// Takes a seat, or a place at the end of the waitlist. The transaction decides.
+    #[tracing::instrument(name = "join", skip_all, fields(guild = %caller.guild_id, user = %caller.user_id, masterclass = %id))]
     pub async fn join(
         &self,
         caller: &Caller,
@@ -282,95 +211,13 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<JoinOutcome> {
         let caller = caller.clone();
-        self.db().write(move |conn| Box::pin(async move {
-            let caller = &caller;
-        let mut notices = Notices::default();
-        let mc = find(conn, caller, id).await?;
-        if mc.host_id == caller.user_id {
-            return Err(UserError::OwnMasterclass.into());
-        }
-        mc.ensure_open(now)?;
-        let (before, mine) = participants::seat_view(conn, mc.id, caller.user_id).await?;
-        if let Some(existing) = mine {
-            return Err(match existing.status {
-                ParticipantStatus::Attending => UserError::AlreadyAttending,
-                ParticipantStatus::Waitlisted => UserError::AlreadyWaitlisted {
-                    position: participants::waitlist_position(conn, mc.id, existing.arrival)
-                        .await?,
-                },
-            }
-            .into());
-        }
-        let status = if before.attending < mc.capacity {
-            ParticipantStatus::Attending
-        } else {
-            ParticipantStatus::Waitlisted
-        };
-        let seat = participants::insert(conn, mc.id, caller.user_id, status, false, now).await?;
-        sync::touch(conn, mc.guild_id, mc.id, now).await?;
-        let counts = match status {
-            ParticipantStatus::Attending => Counts {
-                attending: before.attending + 1,
-                ..before
-            },
-            ParticipantStatus::Waitlisted => Counts {
-                waitlisted: before.waitlisted + 1,
-                ..before
-            },
-        };
-        let position = match status {
-            ParticipantStatus::Attending => None,
-            ParticipantStatus::Waitlisted => Some(counts.waitlisted),
-        };
-        let status_name = if position.is_some() {
-            "waitlisted"
-        } else {
-            "attending"
-        };
-        let event = activity::record(
-            conn,
-            Some(mc.guild_id),
-            Some(mc.id),
-            caller.user_id,
-            "joined",
-            json!({ "status": status_name }),
-            now,
-        )
-        .await?;
-        let to_host = json!({
-            "member": caller.user_id, "status": status_name,
-            "attending": counts.attending, "capacity": mc.capacity, "waitlisted": counts.waitlisted,
-        });
-        notices.tell_member(event, &mc, mc.host_id, NoticeKind::Joined, to_host, now);
-        let to_joiner = json!({ "status": status_name, "position": position });
-        notices.tell_member(
-            event,
-            &mc,
-            caller.user_id,
-            NoticeKind::JoinConfirmed,
-            to_joiner,
-            now,
-        );
-        if status == ParticipantStatus::Attending {
-            notices.schedule_reminders(
-                &mc,
-                caller.user_id,
-                seat.arrival,
-                &mc.reminder_offsets,
-                now,
-            );
-        }
-        notices.write(conn, now).await?;
-        Ok(JoinOutcome {
-            masterclass: mc,
-            status,
-            position,
-            counts,
-        })
-        })).await
+        self.db
+            .write(move |conn| Box::pin(in_tx::join(conn, caller, id, now)))
+            .await
     }
 
     /// Gives up a seat or a waitlist place; a freed seat goes to the first waitlisted member.
+    #[tracing::instrument(name = "leave", skip_all, fields(guild = %caller.guild_id, user = %caller.user_id, masterclass = %id))]
     pub async fn leave(
         &self,
         caller: &Caller,
@@ -378,34 +225,13 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
         let caller = caller.clone();
-        self.db()
-            .write(move |conn| {
-                Box::pin(async move {
-                    let caller = &caller;
-                    let mut notices = Notices::default();
-                    let mc = find(conn, caller, id).await?;
-                    let seat = participants::get(conn, mc.id, caller.user_id)
-                        .await?
-                        .ok_or(UserError::NotParticipant)?;
-                    mc.ensure_open(now)?;
-                    let outcome = drop_participant(
-                        conn,
-                        &mut notices,
-                        mc,
-                        seat,
-                        caller.user_id,
-                        Departure::Left,
-                        now,
-                    )
-                    .await?;
-                    notices.write(conn, now).await?;
-                    Ok(outcome)
-                })
-            })
+        self.db
+            .write(move |conn| Box::pin(in_tx::leave(conn, caller, id, now)))
             .await
     }
 
     /// The host (or an admin) takes a member off the masterclass; the member is told.
+    #[tracing::instrument(name = "remove_participant", skip_all, fields(guild = %caller.guild_id, user = %caller.user_id, masterclass = %id, member = %member))]
     pub async fn remove_participant(
         &self,
         caller: &Caller,
@@ -414,31 +240,8 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
         let caller = caller.clone();
-        self.db()
-            .write(move |conn| {
-                Box::pin(async move {
-                    let caller = &caller;
-                    let mut notices = Notices::default();
-                    let mc = find(conn, caller, id).await?;
-                    ensure_host_or_admin(&mc, caller)?;
-                    let seat = participants::get(conn, mc.id, member)
-                        .await?
-                        .ok_or(UserError::MemberNotParticipant)?;
-                    mc.ensure_open(now)?;
-                    let outcome = drop_participant(
-                        conn,
-                        &mut notices,
-                        mc,
-                        seat,
-                        caller.user_id,
-                        Departure::Removed,
-                        now,
-                    )
-                    .await?;
-                    notices.write(conn, now).await?;
-                    Ok(outcome)
-                })
-            })
+        self.db
+            .write(move |conn| Box::pin(in_tx::remove(conn, caller, id, member, now)))
             .await
     }
 
@@ -450,7 +253,7 @@ impl Service {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<(Masterclass, String)> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         let mc = find(&mut conn, caller, id).await?;
         ensure_host_or_admin(&mc, caller)?;
         mc.ensure_open(now)?;
@@ -459,6 +262,7 @@ impl Service {
     }
 
     /// Cancels for good, with the reason every participant is told.
+    #[tracing::instrument(name = "cancel", skip_all, fields(guild = %caller.guild_id, user = %caller.user_id, masterclass = %id))]
     pub async fn cancel(
         &self,
         caller: &Caller,
@@ -467,51 +271,13 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<Participants> {
         let (caller, reason) = (caller.clone(), reason.to_owned());
-        self.db()
-            .write(move |conn| {
-                Box::pin(async move {
-                    let caller = &caller;
-                    let mut notices = Notices::default();
-                    let mut mc = find(conn, caller, id).await?;
-                    ensure_host_or_admin(&mc, caller)?;
-                    mc.ensure_open(now)?;
-                    let reason = CancelReason::parse(&reason)?;
-                    masterclasses::cancel(conn, mc.id, reason.as_str(), now).await?;
-                    sync::touch(conn, mc.guild_id, mc.id, now).await?;
-                    notices::void_future(conn, &mc, now).await?;
-                    mc = find(conn, caller, id).await?;
-                    let event = activity::record(
-                        conn,
-                        Some(mc.guild_id),
-                        Some(mc.id),
-                        caller.user_id,
-                        "cancelled",
-                        json!({ "reason": reason.as_str() }),
-                        now,
-                    )
-                    .await?;
-                    let everyone = participants::list(conn, mc.id).await?;
-                    let payload = json!({ "reason": reason.as_str() });
-                    for member in &everyone {
-                        notices.tell_member(
-                            event,
-                            &mc,
-                            member.user_id,
-                            NoticeKind::Cancelled,
-                            payload.clone(),
-                            now,
-                        );
-                    }
-                    let key = format!("cancelled:{}:thread", mc.id);
-                    notices.tell_thread(&mc, NoticeKind::Cancelled, payload, now, key);
-                    notices.write(conn, now).await?;
-                    Ok(split(mc, everyone))
-                })
-            })
+        self.db
+            .write(move |conn| Box::pin(in_tx::cancel(conn, caller, id, reason, now)))
             .await
     }
 
     /// Changes title, description, location or capacity. Never the time.
+    #[tracing::instrument(name = "edit", skip_all, fields(guild = %caller.guild_id, user = %caller.user_id, masterclass = %id))]
     pub async fn edit(
         &self,
         caller: &Caller,
@@ -530,126 +296,43 @@ impl Service {
             return Err(UserError::NothingToChange.into());
         }
         let caller = caller.clone();
-        self.db()
-            .write(move |conn| {
-                Box::pin(async move {
-                    let caller = &caller;
-                    let mut notices = Notices::default();
-                    let mut mc = find(conn, caller, id).await?;
-                    ensure_host_or_admin(&mc, caller)?;
-                    mc.ensure_open(now)?;
-                    let before = mc.clone();
-                    if let Some(title) = &edit.title {
-                        mc.title = Title::parse(title)?.into_inner();
-                    }
-                    if let Some(description) = &edit.description {
-                        mc.description = Description::parse(description)?.into_inner();
-                    }
-                    if let Some(location) = edit.location {
-                        mc.location = Some(location);
-                    }
-                    let counts = participants::counts(conn, mc.id).await?;
-                    if let Some(capacity) = edit.capacity {
-                        let capacity = Capacity::new(capacity)?.get();
-                        if capacity < counts.attending {
-                            return Err(UserError::CapacityBelowAttendees {
-                                attending: counts.attending,
-                            }
-                            .into());
-                        }
-                        mc.capacity = capacity;
-                    }
-                    masterclasses::update_details(conn, &mc).await?;
-                    sync::touch(conn, mc.guild_id, mc.id, now).await?;
-                    let changed: Vec<&str> = [
-                        ("title", before.title != mc.title),
-                        ("description", before.description != mc.description),
-                        ("location", before.location != mc.location),
-                        ("capacity", before.capacity != mc.capacity),
-                    ]
-                    .into_iter()
-                    .filter_map(|(field, changed)| changed.then_some(field))
-                    .collect();
-                    let event = activity::record(
-                        conn,
-                        Some(mc.guild_id),
-                        Some(mc.id),
-                        caller.user_id,
-                        "edited",
-                        json!({ "changed": changed }),
-                        now,
-                    )
-                    .await?;
-                    if changed
-                        .iter()
-                        .any(|field| matches!(*field, "title" | "location"))
-                    {
-                        for member in participants::list(conn, mc.id).await? {
-                            if member.status == ParticipantStatus::Attending {
-                                let payload = json!({ "changed": changed });
-                                notices.tell_member(
-                                    event,
-                                    &mc,
-                                    member.user_id,
-                                    NoticeKind::DetailsChanged,
-                                    payload,
-                                    now,
-                                );
-                            }
-                        }
-                    }
-                    let free = mc.capacity.saturating_sub(counts.attending);
-                    let promoted = promote(conn, &mut notices, &mc, free, event, now).await?;
-                    let counts = participants::counts(conn, mc.id).await?;
-                    let mc = find(conn, caller, id).await?;
-                    notices.write(conn, now).await?;
-                    Ok(EditOutcome {
-                        masterclass: mc,
-                        promoted,
-                        counts,
-                    })
-                })
-            })
+        self.db
+            .write(move |conn| Box::pin(in_tx::edit(conn, caller, id, edit, now)))
             .await
     }
 
     /// A masterclass of the caller's server.
     pub async fn masterclass(&self, caller: &Caller, id: MasterclassId) -> Result<Masterclass> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         find(&mut conn, caller, id).await
     }
 
     /// Same, by guild only (button handlers know the guild from the interaction).
     pub async fn masterclass_in(&self, guild: GuildId, id: MasterclassId) -> Result<Masterclass> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         masterclasses::get(&mut conn, guild, id)
             .await?
             .ok_or(Error::User(UserError::NotFound))
     }
 
     pub async fn counts(&self, id: MasterclassId) -> Result<Counts> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         Ok(participants::counts(&mut conn, id).await?)
     }
 
-    /// Upcoming masterclasses of a server, optionally of one host, soonest first (at most 25).
+    /// Upcoming masterclasses of a server, optionally of one host, soonest first (at most 25),
+    /// with their counts.
     pub async fn upcoming(
         &self,
         guild: GuildId,
         host: Option<UserId>,
         now: DateTime<Utc>,
     ) -> Result<Vec<(Masterclass, Counts)>> {
-        let mut conn = self.db().reader().acquire().await?;
-        let list = masterclasses::upcoming(&mut conn, guild, host, now, 25).await?;
-        let mut out = Vec::with_capacity(list.len());
-        for mc in list {
-            let counts = participants::counts(&mut conn, mc.id).await?;
-            out.push((mc, counts));
-        }
-        Ok(out)
+        let mut conn = self.db.reader().acquire().await?;
+        Ok(masterclasses::upcoming(&mut conn, guild, host, now, 25).await?)
     }
 
-    /// A member's own sessions in a server, hosting and attending.
+    /// A member's own sessions in a server, hosting and attending (at most 100).
     pub async fn sessions(
         &self,
         guild: GuildId,
@@ -657,34 +340,24 @@ impl Service {
         filter: SessionFilter,
         now: DateTime<Utc>,
     ) -> Result<Vec<Session>> {
-        let mut conn = self.db().reader().acquire().await?;
-        let mut sessions = Vec::new();
-        for mc in masterclasses::of_member(&mut conn, guild, user).await? {
-            let wanted = match mc.phase(now) {
-                Phase::Upcoming | Phase::InProgress => SessionFilter::Upcoming,
-                Phase::Completed => SessionFilter::Past,
-                Phase::Cancelled => SessionFilter::Cancelled,
-            };
-            if wanted != filter {
-                continue;
-            }
-            let role = if mc.host_id == user {
-                SessionRole::Hosting
-            } else {
-                match participants::get(&mut conn, mc.id, user)
-                    .await?
-                    .map(|p| p.status)
-                {
-                    Some(ParticipantStatus::Attending) => SessionRole::Attending,
-                    Some(ParticipantStatus::Waitlisted) => SessionRole::Waitlisted,
-                    None => continue,
-                }
-            };
-            sessions.push(Session {
-                masterclass: mc,
-                role,
-            });
-        }
+        let mut conn = self.db.reader().acquire().await?;
+        let period = match filter {
+            SessionFilter::Upcoming => Period::Upcoming,
+            SessionFilter::Past => Period::Past,
+            SessionFilter::Cancelled => Period::Cancelled,
+        };
+        let found = masterclasses::of_member(&mut conn, guild, user, period, now, 100).await?;
+        let mut sessions: Vec<Session> = found
+            .into_iter()
+            .map(|(masterclass, role)| Session {
+                masterclass,
+                role: match role {
+                    Role::Hosting => SessionRole::Hosting,
+                    Role::Attending => SessionRole::Attending,
+                    Role::Waitlisted => SessionRole::Waitlisted,
+                },
+            })
+            .collect();
         if filter != SessionFilter::Upcoming {
             sessions.reverse(); // Most recent first when looking back.
         }
@@ -693,30 +366,31 @@ impl Service {
 
     /// Attendees, then the waitlist in order.
     pub async fn participants(&self, caller: &Caller, id: MasterclassId) -> Result<Participants> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         let mc = find(&mut conn, caller, id).await?;
         let everyone = participants::list(&mut conn, mc.id).await?;
         Ok(split(mc, everyone))
     }
 
-    /// Title search for autocomplete: at most 25, upcoming first.
+    /// Title search for autocomplete: at most 25 upcoming masterclasses, soonest first.
     pub async fn search(
         &self,
         guild: GuildId,
         fragment: &str,
         now: DateTime<Utc>,
     ) -> Result<Vec<Masterclass>> {
-        let mut conn = self.db().reader().acquire().await?;
+        let mut conn = self.db.reader().acquire().await?;
         Ok(masterclasses::search(&mut conn, guild, fragment, now, 25).await?)
     }
 
-    /// Stores the ids of the Discord objects that mirror a masterclass.
+    /// Stores the ids of the Discord objects that mirror a masterclass (set-up in tests; the
+    /// sync worker stores its own).
     pub async fn set_discord_ids(
         &self,
         id: MasterclassId,
         ids: masterclasses::DiscordIds,
     ) -> Result<()> {
-        self.db()
+        self.db
             .write(move |conn| {
                 Box::pin(async move {
                     masterclasses::set_discord_ids(conn, id, ids).await?;
@@ -724,6 +398,288 @@ impl Service {
                 })
             })
             .await
+    }
+}
+
+/// The use cases' transactions: each runs on the writer's connection, inside group commit.
+mod in_tx {
+    use super::*;
+
+    pub async fn host(
+        conn: &mut SqliteConnection,
+        caller: Caller,
+        new: NewMasterclass,
+        now: DateTime<Utc>,
+    ) -> Result<Hosted> {
+        let mut notices = Notices::default();
+        let server = settings::guild(conn, caller.guild_id).await?;
+        ensure_can_host(&server, &caller)?;
+        StartTime::new(new.start.get(), now)?; // The preview may have sat there past the start.
+        let offsets = &server.reminder_offsets;
+        let channel = server
+            .announcement_channel_id
+            .ok_or(UserError::NoAnnouncementChannel)?;
+        let (guild, host) = (caller.guild_id, caller.user_id);
+        let mc = masterclasses::insert(conn, guild, host, &new, offsets, channel, now).await?;
+        let detail =
+            json!({ "title": mc.title, "starts_at": mc.starts_at, "guests": new.guests.ids() });
+        let event =
+            activity::record(conn, Some(guild), Some(mc.id), host, "hosted", detail, now).await?;
+        let (mut attending, mut waitlisted) = (Vec::new(), Vec::new());
+        for &guest in new.guests.ids() {
+            let status = if attending.len() < mc.capacity as usize {
+                ParticipantStatus::Attending
+            } else {
+                ParticipantStatus::Waitlisted
+            };
+            let seat = participants::insert(conn, mc.id, guest, status, true, now).await?;
+            let payload = match status {
+                ParticipantStatus::Attending => {
+                    attending.push(guest);
+                    notices.schedule_reminders(&mc, guest, seat.arrival, offsets, now);
+                    json!({ "status": "attending" })
+                }
+                ParticipantStatus::Waitlisted => {
+                    waitlisted.push(guest);
+                    json!({ "status": "waitlisted", "position": waitlisted.len() })
+                }
+            };
+            notices.tell_member(event, &mc, guest, NoticeKind::GuestAdded, payload, now);
+        }
+        notices.schedule_thread_messages(&mc, offsets, now);
+        notices.write(conn, now).await?;
+        Ok(Hosted {
+            masterclass: mc,
+            attending,
+            waitlisted,
+        })
+    }
+
+    /// One read decides (the masterclass, its counts and the member's own sign-up), then three
+    /// writes: the sign-up, the activity entry, the notifications.
+    pub async fn join(
+        conn: &mut SqliteConnection,
+        caller: Caller,
+        id: MasterclassId,
+        now: DateTime<Utc>,
+    ) -> Result<JoinOutcome> {
+        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id).await?;
+        let (mc, before, mine) = found.ok_or(UserError::NotFound)?;
+        if mc.host_id == caller.user_id {
+            return Err(UserError::OwnMasterclass.into());
+        }
+        mc.ensure_open(now)?;
+        if let Some(existing) = mine {
+            return Err(match existing.status {
+                ParticipantStatus::Attending => UserError::AlreadyAttending,
+                ParticipantStatus::Waitlisted => UserError::AlreadyWaitlisted {
+                    position: participants::waitlist_position(conn, mc.id, existing.arrival)
+                        .await?,
+                },
+            }
+            .into());
+        }
+        let status = if before.attending < mc.capacity {
+            ParticipantStatus::Attending
+        } else {
+            ParticipantStatus::Waitlisted
+        };
+        let seat = participants::insert(conn, mc.id, caller.user_id, status, false, now).await?;
+        let (counts, position) = match status {
+            ParticipantStatus::Attending => (
+                Counts {
+                    attending: before.attending + 1,
+                    ..before
+                },
+                None,
+            ),
+            ParticipantStatus::Waitlisted => (
+                Counts {
+                    waitlisted: before.waitlisted + 1,
+                    ..before
+                },
+                Some(before.waitlisted + 1),
+            ),
+        };
+        let status_name = if position.is_some() {
+            "waitlisted"
+        } else {
+            "attending"
+        };
+        let detail = json!({ "status": status_name });
+        let (guild, member) = (mc.guild_id, caller.user_id);
+        let event = activity::record(
+            conn,
+            Some(guild),
+            Some(mc.id),
+            member,
+            "joined",
+            detail,
+            now,
+        )
+        .await?;
+        let mut notices = Notices::default();
+        let to_host = json!({
+            "member": member, "status": status_name,
+            "attending": counts.attending, "capacity": mc.capacity, "waitlisted": counts.waitlisted,
+        });
+        notices.tell_member(event, &mc, mc.host_id, NoticeKind::Joined, to_host, now);
+        let to_joiner = json!({ "status": status_name, "position": position });
+        let confirmed = NoticeKind::JoinConfirmed;
+        notices.tell_member(event, &mc, member, confirmed, to_joiner, now);
+        if status == ParticipantStatus::Attending {
+            let offsets = &mc.reminder_offsets;
+            notices.schedule_reminders(&mc, member, seat.arrival, offsets, now);
+        }
+        notices.write(conn, now).await?;
+        Ok(JoinOutcome {
+            masterclass: mc,
+            status,
+            position,
+            counts,
+        })
+    }
+
+    pub async fn leave(
+        conn: &mut SqliteConnection,
+        caller: Caller,
+        id: MasterclassId,
+        now: DateTime<Utc>,
+    ) -> Result<LeaveOutcome> {
+        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id).await?;
+        let (mc, _, mine) = found.ok_or(UserError::NotFound)?;
+        let seat = mine.ok_or(UserError::NotParticipant)?;
+        mc.ensure_open(now)?;
+        let mut notices = Notices::default();
+        let left = Departure::Left;
+        let outcome =
+            drop_participant(conn, &mut notices, mc, seat, caller.user_id, left, now).await?;
+        notices.write(conn, now).await?;
+        Ok(outcome)
+    }
+
+    pub async fn remove(
+        conn: &mut SqliteConnection,
+        caller: Caller,
+        id: MasterclassId,
+        member: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<LeaveOutcome> {
+        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, member).await?;
+        let (mc, _, theirs) = found.ok_or(UserError::NotFound)?;
+        ensure_host_or_admin(&mc, &caller)?;
+        let seat = theirs.ok_or(UserError::MemberNotParticipant)?;
+        mc.ensure_open(now)?;
+        let mut notices = Notices::default();
+        let removed = Departure::Removed;
+        let outcome =
+            drop_participant(conn, &mut notices, mc, seat, caller.user_id, removed, now).await?;
+        notices.write(conn, now).await?;
+        Ok(outcome)
+    }
+
+    pub async fn cancel(
+        conn: &mut SqliteConnection,
+        caller: Caller,
+        id: MasterclassId,
+        reason: String,
+        now: DateTime<Utc>,
+    ) -> Result<Participants> {
+        let mc = find(conn, &caller, id).await?;
+        ensure_host_or_admin(&mc, &caller)?;
+        mc.ensure_open(now)?;
+        let reason = CancelReason::parse(&reason)?;
+        masterclasses::cancel(conn, mc.id, reason.as_str(), now).await?;
+        notices::void_future(conn, &mc, now).await?;
+        let mc = find(conn, &caller, id).await?;
+        let detail = json!({ "reason": reason.as_str() });
+        let (guild, actor) = (mc.guild_id, caller.user_id);
+        let event = activity::record(
+            conn,
+            Some(guild),
+            Some(mc.id),
+            actor,
+            "cancelled",
+            detail,
+            now,
+        )
+        .await?;
+        let everyone = participants::list(conn, mc.id).await?;
+        let payload = json!({ "reason": reason.as_str() });
+        let mut notices = Notices::default();
+        for member in &everyone {
+            let (kind, payload) = (NoticeKind::Cancelled, payload.clone());
+            notices.tell_member(event, &mc, member.user_id, kind, payload, now);
+        }
+        let key = format!("cancelled:{}:thread", mc.id);
+        notices.tell_thread(&mc, NoticeKind::Cancelled, payload, now, key);
+        notices.write(conn, now).await?;
+        Ok(split(mc, everyone))
+    }
+
+    pub async fn edit(
+        conn: &mut SqliteConnection,
+        caller: Caller,
+        id: MasterclassId,
+        edit: MasterclassEdit,
+        now: DateTime<Utc>,
+    ) -> Result<EditOutcome> {
+        let mut mc = find(conn, &caller, id).await?;
+        ensure_host_or_admin(&mc, &caller)?;
+        mc.ensure_open(now)?;
+        let before = mc.clone();
+        if let Some(title) = &edit.title {
+            mc.title = Title::parse(title)?.into_inner();
+        }
+        if let Some(description) = &edit.description {
+            mc.description = Description::parse(description)?.into_inner();
+        }
+        if let Some(location) = edit.location {
+            mc.location = Some(location);
+        }
+        let counts = participants::counts(conn, mc.id).await?;
+        if let Some(capacity) = edit.capacity {
+            let capacity = Capacity::new(capacity)?.get();
+            if capacity < counts.attending {
+                let attending = counts.attending;
+                return Err(UserError::CapacityBelowAttendees { attending }.into());
+            }
+            mc.capacity = capacity;
+        }
+        masterclasses::update_details(conn, &mc).await?;
+        let changed: Vec<&str> = [
+            ("title", before.title != mc.title),
+            ("description", before.description != mc.description),
+            ("location", before.location != mc.location),
+            ("capacity", before.capacity != mc.capacity),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect();
+        let detail = json!({ "changed": changed });
+        let (guild, actor) = (mc.guild_id, caller.user_id);
+        let event =
+            activity::record(conn, Some(guild), Some(mc.id), actor, "edited", detail, now).await?;
+        let mut notices = Notices::default();
+        if changed.iter().any(|f| matches!(*f, "title" | "location")) {
+            for member in participants::list(conn, mc.id).await? {
+                if member.status == ParticipantStatus::Attending {
+                    let payload = json!({ "changed": changed });
+                    let kind = NoticeKind::DetailsChanged;
+                    notices.tell_member(event, &mc, member.user_id, kind, payload, now);
+                }
+            }
+        }
+        let free = mc.capacity.saturating_sub(counts.attending);
+        let promoted = promote(conn, &mut notices, &mc, free, event, now).await?;
+        let counts = participants::counts(conn, mc.id).await?;
+        let mc = find(conn, &caller, id).await?;
+        notices.write(conn, now).await?;
+        Ok(EditOutcome {
+            masterclass: mc,
+            promoted,
+            counts,
+        })
     }
 }
 
@@ -757,7 +713,6 @@ async fn drop_participant(
     now: DateTime<Utc>,
 ) -> Result<LeaveOutcome> {
     participants::delete(conn, mc.id, seat.user_id).await?;
-    sync::touch(conn, mc.guild_id, mc.id, now).await?;
     crate::store::outbox::void_for_member(conn, mc.id, seat.user_id, FUTURE_KINDS, now).await?;
     let event = activity::record(
         conn,

@@ -45,8 +45,4 @@ impl Service {
     pub fn new(db: Db) -> Self {
         Self { db }
     }
-
-    pub fn db(&self) -> &Db {
-        &self.db
-    }
 }

@@ -15,16 +15,19 @@ pub async fn record(
     detail: serde_json::Value,
     now: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "INSERT INTO activity (guild_id, masterclass_id, actor_id, action, detail, at)
-         VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+    let guild = guild.map(|g| db_id(g.0));
+    let masterclass = masterclass.map(|m| m.0);
+    let (actor, detail, now) = (db_id(actor.0), detail.to_string(), db_time(now));
+    sqlx::query_scalar!(
+        r#"INSERT INTO activity (guild_id, masterclass_id, actor_id, action, detail, at)
+           VALUES (?, ?, ?, ?, ?, ?) RETURNING id AS "id!""#,
+        guild,
+        masterclass,
+        actor,
+        action,
+        detail,
+        now,
     )
-    .bind(guild.map(|g| db_id(g.0)))
-    .bind(masterclass.map(|m| m.0))
-    .bind(db_id(actor.0))
-    .bind(action)
-    .bind(detail.to_string())
-    .bind(db_time(now))
     .fetch_one(conn)
     .await
 }
@@ -36,12 +39,13 @@ pub async fn count_since(
     action: &str,
     since: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM activity WHERE actor_id = ? AND action = ? AND at >= ?",
+    let (actor, since) = (db_id(actor.0), db_time(since));
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM activity WHERE actor_id = ? AND action = ? AND at >= ?"#,
+        actor,
+        action,
+        since,
     )
-    .bind(db_id(actor.0))
-    .bind(action)
-    .bind(db_time(since))
     .fetch_one(conn)
     .await
 }

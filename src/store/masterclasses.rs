@@ -1,33 +1,34 @@
-//! Masterclass rows.
+//! Masterclass rows. Every query is checked against the schema at compile time (`.sqlx/`).
 
+use super::participants::{Counts, Participant, Status};
 use super::{db_id, db_time, from_db_id, from_db_time};
 use crate::domain::{
     ChannelId, GuildId, Location, Masterclass, MasterclassId, MasterclassStatus, NewMasterclass,
     ReminderOffsets, UserId,
 };
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
-#[derive(FromRow)]
-struct Row {
-    id: i64,
-    guild_id: i64,
-    host_id: i64,
-    title: String,
-    description: String,
-    starts_at: i64,
-    duration_minutes: i64,
-    capacity: i64,
-    location: Option<String>,
-    time_zone: String,
-    reminder_offsets: String,
-    status: String,
-    cancel_reason: Option<String>,
-    sequence: i64,
-    announcement_channel_id: Option<i64>,
-    announcement_message_id: Option<i64>,
-    thread_id: Option<i64>,
-    event_id: Option<i64>,
+/// A masterclass as stored; the column list is spelled out in every query (no `SELECT *`).
+pub(super) struct Row {
+    pub id: i64,
+    pub guild_id: i64,
+    pub host_id: i64,
+    pub title: String,
+    pub description: String,
+    pub starts_at: i64,
+    pub duration_minutes: i64,
+    pub capacity: i64,
+    pub location: Option<String>,
+    pub time_zone: String,
+    pub reminder_offsets: String,
+    pub status: String,
+    pub cancel_reason: Option<String>,
+    pub sequence: i64,
+    pub announcement_channel_id: Option<i64>,
+    pub announcement_message_id: Option<i64>,
+    pub thread_id: Option<i64>,
+    pub event_id: Option<i64>,
 }
 
 impl From<Row> for Masterclass {
@@ -64,11 +65,6 @@ impl From<Row> for Masterclass {
     }
 }
 
-const COLUMNS: &str =
-    "id, guild_id, host_id, title, description, starts_at, duration_minutes, capacity,
-    location, time_zone, reminder_offsets, status, cancel_reason, sequence, announcement_channel_id,
-    announcement_message_id, thread_id, event_id";
-
 pub async fn insert(
     conn: &mut SqliteConnection,
     guild: GuildId,
@@ -78,23 +74,40 @@ pub async fn insert(
     announcement_channel: ChannelId,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Masterclass> {
-    let row: Row = sqlx::query_as(&format!(
-        "INSERT INTO masterclasses (guild_id, host_id, title, description, starts_at, duration_minutes,
-             capacity, location, time_zone, reminder_offsets, status, announcement_channel_id, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?) RETURNING {COLUMNS}"
-    ))
-    .bind(db_id(guild.0))
-    .bind(db_id(host.0))
-    .bind(new.title.as_str())
-    .bind(new.description.as_str())
-    .bind(db_time(new.start.get()))
-    .bind(i64::from(new.duration.minutes()))
-    .bind(i64::from(new.capacity.get()))
-    .bind(new.location.as_ref().map(Location::to_stored))
-    .bind(new.time_zone.name())
-    .bind(serde_json::to_string(offsets.minutes()).expect("numbers"))
-    .bind(db_id(announcement_channel.0))
-    .bind(db_time(now))
+    let (guild, host) = (db_id(guild.0), db_id(host.0));
+    let (start, now) = (db_time(new.start.get()), db_time(now));
+    let duration = i64::from(new.duration.minutes());
+    let capacity = i64::from(new.capacity.get());
+    let location = new.location.as_ref().map(Location::to_stored);
+    let zone = new.time_zone.name();
+    let offsets = serde_json::to_string(offsets.minutes()).expect("numbers");
+    let channel = db_id(announcement_channel.0);
+    let (title, description) = (new.title.as_str(), new.description.as_str());
+    let row = sqlx::query_as!(
+        Row,
+        r#"INSERT INTO masterclasses (guild_id, host_id, title, description, starts_at,
+               duration_minutes, capacity, location, time_zone, reminder_offsets, status,
+               announcement_channel_id, created_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'scheduled', ?, ?)
+           RETURNING id AS "id!", guild_id AS "guild_id!", host_id AS "host_id!",
+               title AS "title!", description AS "description!", starts_at AS "starts_at!",
+               duration_minutes AS "duration_minutes!", capacity AS "capacity!", location,
+               time_zone AS "time_zone!", reminder_offsets AS "reminder_offsets!",
+               status AS "status!", cancel_reason, sequence AS "sequence!",
+               announcement_channel_id, announcement_message_id, thread_id, event_id"#,
+        guild,
+        host,
+        title,
+        description,
+        start,
+        duration,
+        capacity,
+        location,
+        zone,
+        offsets,
+        channel,
+        now,
+    )
     .fetch_one(conn)
     .await?;
     Ok(row.into())
@@ -106,40 +119,120 @@ pub async fn get(
     guild: GuildId,
     id: MasterclassId,
 ) -> sqlx::Result<Option<Masterclass>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM masterclasses WHERE id = ? AND guild_id = ?"
-    ))
-    .bind(id.0)
-    .bind(db_id(guild.0))
+    let guild = db_id(guild.0);
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, guild_id, host_id, title, description, starts_at, duration_minutes, capacity,
+             location, time_zone, reminder_offsets, status, cancel_reason, sequence,
+             announcement_channel_id, announcement_message_id, thread_id, event_id
+         FROM masterclasses WHERE id = ? AND guild_id = ?",
+        id.0,
+        guild,
+    )
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Into::into))
 }
 
-/// Any masterclass by id, for the delivery worker (which works across guilds).
+/// Any masterclass by id, for the workers (which work across guilds).
 pub async fn get_any(
     conn: &mut SqliteConnection,
     id: MasterclassId,
 ) -> sqlx::Result<Option<Masterclass>> {
-    let row: Option<Row> =
-        sqlx::query_as(&format!("SELECT {COLUMNS} FROM masterclasses WHERE id = ?"))
-            .bind(id.0)
-            .fetch_optional(conn)
-            .await?;
+    let row = sqlx::query_as!(
+        Row,
+        "SELECT id, guild_id, host_id, title, description, starts_at, duration_minutes, capacity,
+             location, time_zone, reminder_offsets, status, cancel_reason, sequence,
+             announcement_channel_id, announcement_message_id, thread_id, event_id
+         FROM masterclasses WHERE id = ?",
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map(Into::into))
+}
+
+/// A masterclass of this guild with its seat counts and the member's own sign-up, if any:
+/// everything a join or a leave decides on, in one read.
+pub async fn with_sign_up(
+    conn: &mut SqliteConnection,
+    guild: GuildId,
+    id: MasterclassId,
+    user: UserId,
+) -> sqlx::Result<Option<(Masterclass, Counts, Option<Participant>)>> {
+    let (guild, user) = (db_id(guild.0), db_id(user.0));
+    let found = sqlx::query!(
+        r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
+               m.description, m.starts_at AS "starts_at!",
+               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone, m.reminder_offsets,
+               m.status, m.cancel_reason, m.sequence AS "sequence!", m.announcement_channel_id,
+               m.announcement_message_id, m.thread_id, m.event_id,
+               (SELECT COUNT(*) FROM participants a
+                WHERE a.masterclass_id = m.id AND a.status = 'attending') AS "attending!: i64",
+               (SELECT COUNT(*) FROM participants w
+                WHERE w.masterclass_id = m.id AND w.status = 'waitlisted') AS "waitlisted!: i64",
+               mine.status AS "my_status?", mine.arrival AS "my_arrival?",
+               mine.is_guest AS "my_is_guest?: bool"
+           FROM masterclasses m
+           LEFT JOIN participants mine ON mine.masterclass_id = m.id AND mine.user_id = ?3
+           WHERE m.id = ?1 AND m.guild_id = ?2"#,
+        id.0,
+        guild,
+        user,
+    )
+    .fetch_optional(conn)
+    .await?;
+    Ok(found.map(|r| {
+        let counts = Counts {
+            attending: r.attending as u32,
+            waitlisted: r.waitlisted as u32,
+        };
+        let mine = match (r.my_status, r.my_arrival) {
+            (Some(status), Some(arrival)) => Some(Participant {
+                user_id: UserId(from_db_id(user)),
+                status: Status::from_stored(&status),
+                arrival,
+                is_guest: r.my_is_guest.unwrap_or(false),
+            }),
+            _ => None,
+        };
+        let mc = Row {
+            id: r.id,
+            guild_id: r.guild_id,
+            host_id: r.host_id,
+            title: r.title,
+            description: r.description,
+            starts_at: r.starts_at,
+            duration_minutes: r.duration_minutes,
+            capacity: r.capacity,
+            location: r.location,
+            time_zone: r.time_zone,
+            reminder_offsets: r.reminder_offsets,
+            status: r.status,
+            cancel_reason: r.cancel_reason,
+            sequence: r.sequence,
+            announcement_channel_id: r.announcement_channel_id,
+            announcement_message_id: r.announcement_message_id,
+            thread_id: r.thread_id,
+            event_id: r.event_id,
+        };
+        (mc.into(), counts, mine)
+    }))
 }
 
 /// Writes the editable fields back and bumps the calendar sequence.
 pub async fn update_details(conn: &mut SqliteConnection, mc: &Masterclass) -> sqlx::Result<()> {
-    sqlx::query(
+    let location = mc.location.as_ref().map(Location::to_stored);
+    let capacity = i64::from(mc.capacity);
+    sqlx::query!(
         "UPDATE masterclasses SET title = ?, description = ?, location = ?, capacity = ?,
              sequence = sequence + 1 WHERE id = ?",
+        mc.title,
+        mc.description,
+        location,
+        capacity,
+        mc.id.0,
     )
-    .bind(&mc.title)
-    .bind(&mc.description)
-    .bind(mc.location.as_ref().map(Location::to_stored))
-    .bind(i64::from(mc.capacity))
-    .bind(mc.id.0)
     .execute(conn)
     .await?;
     Ok(())
@@ -151,13 +244,14 @@ pub async fn cancel(
     reason: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let now = db_time(now);
+    sqlx::query!(
         "UPDATE masterclasses SET status = 'cancelled', cancel_reason = ?, cancelled_at = ?,
              sequence = sequence + 1 WHERE id = ?",
+        reason,
+        now,
+        id.0,
     )
-    .bind(reason)
-    .bind(db_time(now))
-    .bind(id.0)
     .execute(conn)
     .await?;
     Ok(())
@@ -172,70 +266,293 @@ pub struct DiscordIds {
     pub event_id: Option<u64>,
 }
 
+/// Sets the ids that are given (tests and set-up; the sync worker stores its own).
 pub async fn set_discord_ids(
     conn: &mut SqliteConnection,
     id: MasterclassId,
     ids: DiscordIds,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let channel = ids.announcement_channel_id.map(|c| db_id(c.0));
+    let message = ids.announcement_message_id.map(db_id);
+    let thread = ids.thread_id.map(|c| db_id(c.0));
+    let event = ids.event_id.map(db_id);
+    sqlx::query!(
         "UPDATE masterclasses SET
              announcement_channel_id = COALESCE(?, announcement_channel_id),
              announcement_message_id = COALESCE(?, announcement_message_id),
              thread_id = COALESCE(?, thread_id), event_id = COALESCE(?, event_id)
          WHERE id = ?",
+        channel,
+        message,
+        thread,
+        event,
+        id.0,
     )
-    .bind(ids.announcement_channel_id.map(|c| db_id(c.0)))
-    .bind(ids.announcement_message_id.map(db_id))
-    .bind(ids.thread_id.map(|c| db_id(c.0)))
-    .bind(ids.event_id.map(db_id))
-    .bind(id.0)
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Scheduled masterclasses of a guild that have not started, soonest first.
+/// A listed masterclass with its seat counts.
+pub type Listed = (Masterclass, Counts);
+
+/// The upcoming masterclasses of a guild, soonest first, with their counts: one indexed read
+/// (the guild's index, or the host's when one host is asked for).
 pub async fn upcoming(
     conn: &mut SqliteConnection,
     guild: GuildId,
     host: Option<UserId>,
     now: DateTime<Utc>,
     limit: i64,
-) -> sqlx::Result<Vec<Masterclass>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM masterclasses
-         WHERE guild_id = ? AND status = 'scheduled' AND starts_at > ? AND (? IS NULL OR host_id = ?)
-         ORDER BY starts_at, id LIMIT ?"
-    ))
-    .bind(db_id(guild.0))
-    .bind(db_time(now))
-    .bind(host.map(|h| db_id(h.0)))
-    .bind(host.map(|h| db_id(h.0)))
-    .bind(limit)
-    .fetch_all(conn)
-    .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+) -> sqlx::Result<Vec<Listed>> {
+    let (guild, now) = (db_id(guild.0), db_time(now));
+    let rows = match host {
+        None => {
+            sqlx::query_as!(
+                ListedRow,
+                r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
+               m.description, m.starts_at AS "starts_at!",
+                       m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone,
+                       m.reminder_offsets, m.status, m.cancel_reason, m.sequence AS "sequence!",
+                       m.announcement_channel_id, m.announcement_message_id, m.thread_id,
+                       m.event_id,
+                       (SELECT COUNT(*) FROM participants a
+                        WHERE a.masterclass_id = m.id AND a.status = 'attending') AS "attending!: i64",
+                       (SELECT COUNT(*) FROM participants w
+                        WHERE w.masterclass_id = m.id AND w.status = 'waitlisted') AS "waitlisted!: i64"
+                   FROM masterclasses m INDEXED BY masterclasses_by_guild
+                   WHERE m.guild_id = ? AND m.status = 'scheduled' AND m.starts_at > ?
+                   ORDER BY m.starts_at, m.id LIMIT ?"#,
+                guild,
+                now,
+                limit,
+            )
+            .fetch_all(conn)
+            .await?
+        }
+        Some(host) => {
+            let host = db_id(host.0);
+            sqlx::query_as!(
+                ListedRow,
+                r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
+               m.description, m.starts_at AS "starts_at!",
+                       m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone,
+                       m.reminder_offsets, m.status, m.cancel_reason, m.sequence AS "sequence!",
+                       m.announcement_channel_id, m.announcement_message_id, m.thread_id,
+                       m.event_id,
+                       (SELECT COUNT(*) FROM participants a
+                        WHERE a.masterclass_id = m.id AND a.status = 'attending') AS "attending!: i64",
+                       (SELECT COUNT(*) FROM participants w
+                        WHERE w.masterclass_id = m.id AND w.status = 'waitlisted') AS "waitlisted!: i64"
+                   FROM masterclasses m INDEXED BY masterclasses_by_host
+                   WHERE m.guild_id = ? AND m.host_id = ? AND m.starts_at > ?
+                     AND m.status = 'scheduled'
+                   ORDER BY m.starts_at, m.id LIMIT ?"#,
+                guild,
+                host,
+                now,
+                limit,
+            )
+            .fetch_all(conn)
+            .await?
+        }
+    };
+    Ok(rows.into_iter().map(ListedRow::into_listed).collect())
 }
 
-/// Masterclasses of a guild that a member hosts or is signed up for.
+pub(super) struct ListedRow {
+    id: i64,
+    guild_id: i64,
+    host_id: i64,
+    title: String,
+    description: String,
+    starts_at: i64,
+    duration_minutes: i64,
+    capacity: i64,
+    location: Option<String>,
+    time_zone: String,
+    reminder_offsets: String,
+    status: String,
+    cancel_reason: Option<String>,
+    sequence: i64,
+    announcement_channel_id: Option<i64>,
+    announcement_message_id: Option<i64>,
+    thread_id: Option<i64>,
+    event_id: Option<i64>,
+    attending: i64,
+    waitlisted: i64,
+}
+
+impl ListedRow {
+    fn into_listed(self) -> Listed {
+        let counts = Counts {
+            attending: self.attending as u32,
+            waitlisted: self.waitlisted as u32,
+        };
+        let row = Row {
+            id: self.id,
+            guild_id: self.guild_id,
+            host_id: self.host_id,
+            title: self.title,
+            description: self.description,
+            starts_at: self.starts_at,
+            duration_minutes: self.duration_minutes,
+            capacity: self.capacity,
+            location: self.location,
+            time_zone: self.time_zone,
+            reminder_offsets: self.reminder_offsets,
+            status: self.status,
+            cancel_reason: self.cancel_reason,
+            sequence: self.sequence,
+            announcement_channel_id: self.announcement_channel_id,
+            announcement_message_id: self.announcement_message_id,
+            thread_id: self.thread_id,
+            event_id: self.event_id,
+        };
+        (row.into(), counts)
+    }
+}
+
+/// How a member takes part in a masterclass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Hosting,
+    Attending,
+    Waitlisted,
+}
+
+/// Which of a member's masterclasses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Period {
+    /// Scheduled and not over yet (in progress included).
+    Upcoming,
+    /// Scheduled and over.
+    Past,
+    Cancelled,
+}
+
+/// A member's masterclasses in a guild, hosting and signed up, in one indexed read (the host
+/// index and the member's sign-ups), soonest first; at most `limit`.
 pub async fn of_member(
     conn: &mut SqliteConnection,
     guild: GuildId,
     user: UserId,
-) -> sqlx::Result<Vec<Masterclass>> {
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM masterclasses
-         WHERE guild_id = ?1 AND (host_id = ?2 OR id IN (SELECT masterclass_id FROM participants WHERE user_id = ?2))
-         ORDER BY starts_at, id"
-    ))
-    .bind(db_id(guild.0))
-    .bind(db_id(user.0))
+    period: Period,
+    now: DateTime<Utc>,
+    limit: i64,
+) -> sqlx::Result<Vec<(Masterclass, Role)>> {
+    let (guild, user, now) = (db_id(guild.0), db_id(user.0), db_time(now));
+    let period = match period {
+        Period::Upcoming => "upcoming",
+        Period::Past => "past",
+        Period::Cancelled => "cancelled",
+    };
+    let rows = sqlx::query_as!(
+        SessionRow,
+        r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
+               m.description, m.starts_at AS "starts_at!",
+               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone, m.reminder_offsets,
+               m.status, m.cancel_reason, m.sequence AS "sequence!", m.announcement_channel_id,
+               m.announcement_message_id, m.thread_id, m.event_id, 'hosting' AS "role!: String"
+           FROM masterclasses m INDEXED BY masterclasses_by_host
+           WHERE m.guild_id = ?1 AND m.host_id = ?2
+             AND CASE ?3
+                 WHEN 'cancelled' THEN m.status = 'cancelled'
+                 WHEN 'past' THEN m.status = 'scheduled' AND m.starts_at + m.duration_minutes * 60 <= ?4
+                 ELSE m.status = 'scheduled' AND m.starts_at + m.duration_minutes * 60 > ?4 END
+           UNION ALL
+           SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
+               m.description, m.starts_at AS "starts_at!",
+               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone, m.reminder_offsets,
+               m.status, m.cancel_reason, m.sequence AS "sequence!", m.announcement_channel_id,
+               m.announcement_message_id, m.thread_id, m.event_id, p.status AS "role!: String"
+           FROM participants p INDEXED BY participants_by_user
+           JOIN masterclasses m ON m.id = p.masterclass_id
+           WHERE p.user_id = ?2 AND m.guild_id = ?1
+             AND CASE ?3
+                 WHEN 'cancelled' THEN m.status = 'cancelled'
+                 WHEN 'past' THEN m.status = 'scheduled' AND m.starts_at + m.duration_minutes * 60 <= ?4
+                 ELSE m.status = 'scheduled' AND m.starts_at + m.duration_minutes * 60 > ?4 END
+           LIMIT ?5"#,
+        guild,
+        user,
+        period,
+        now,
+        limit,
+    )
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    // A member's sessions are few: sorting them here keeps the query free of a temporary sort.
+    let mut sessions: Vec<(Masterclass, Role)> = rows
+        .into_iter()
+        .map(|r| {
+            let role = match r.role.as_str() {
+                "hosting" => Role::Hosting,
+                "attending" => Role::Attending,
+                _ => Role::Waitlisted,
+            };
+            (Masterclass::from(r.masterclass()), role)
+        })
+        .collect();
+    sessions.sort_by_key(|(mc, _)| (mc.starts_at, mc.id.0));
+    Ok(sessions)
 }
 
-/// Title search for autocomplete: upcoming first (soonest first), then the rest (latest first).
+pub(super) struct SessionRow {
+    id: i64,
+    guild_id: i64,
+    host_id: i64,
+    title: String,
+    description: String,
+    starts_at: i64,
+    duration_minutes: i64,
+    capacity: i64,
+    location: Option<String>,
+    time_zone: String,
+    reminder_offsets: String,
+    status: String,
+    cancel_reason: Option<String>,
+    sequence: i64,
+    announcement_channel_id: Option<i64>,
+    announcement_message_id: Option<i64>,
+    thread_id: Option<i64>,
+    event_id: Option<i64>,
+    role: String,
+}
+
+impl SessionRow {
+    fn masterclass(&self) -> Row {
+        Row {
+            id: self.id,
+            guild_id: self.guild_id,
+            host_id: self.host_id,
+            title: self.title.clone(),
+            description: self.description.clone(),
+            starts_at: self.starts_at,
+            duration_minutes: self.duration_minutes,
+            capacity: self.capacity,
+            location: self.location.clone(),
+            time_zone: self.time_zone.clone(),
+            reminder_offsets: self.reminder_offsets.clone(),
+            status: self.status.clone(),
+            cancel_reason: self.cancel_reason.clone(),
+            sequence: self.sequence,
+            announcement_channel_id: self.announcement_channel_id,
+            announcement_message_id: self.announcement_message_id,
+            thread_id: self.thread_id,
+            event_id: self.event_id,
+        }
+    }
+}
+
+/// Candidates a title search looks at through the trigram index before it falls back to
+/// walking the guild's upcoming masterclasses in order (a fragment that common is found soon).
+const FEW_MATCHES: i64 = 500;
+
+/// Title search for autocomplete over what can be joined, left or cancelled: the guild's
+/// upcoming masterclasses, soonest first. Bounded work whatever the guild's size: a fragment of
+/// three characters or more goes through the trigram index when it matches few titles; else
+/// the guild's upcoming masterclasses are walked in start order until `limit` match.
 pub async fn search(
     conn: &mut SqliteConnection,
     guild: GuildId,
@@ -243,25 +560,67 @@ pub async fn search(
     now: DateTime<Utc>,
     limit: i64,
 ) -> sqlx::Result<Vec<Masterclass>> {
+    let (guild, now) = (db_id(guild.0), db_time(now));
+    let fragment = fragment.trim();
+    if fragment.chars().count() >= 3 {
+        // FTS5 trigram: the fragment as one quoted phrase, its quotes doubled.
+        let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
+        let matches = sqlx::query_scalar!(
+            r#"SELECT COUNT(*) AS "n!: i64" FROM (
+                   SELECT rowid FROM masterclass_titles WHERE masterclass_titles MATCH ? LIMIT ?)"#,
+            phrase,
+            FEW_MATCHES,
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        if matches < FEW_MATCHES {
+            let rows = sqlx::query_as!(
+                Row,
+                r#"SELECT id AS "id!", guild_id AS "guild_id!", host_id AS "host_id!", title,
+                       description, starts_at AS "starts_at!",
+                       duration_minutes AS "duration_minutes!", capacity AS "capacity!",
+                       location, time_zone, reminder_offsets, status, cancel_reason,
+                       sequence AS "sequence!", announcement_channel_id,
+                       announcement_message_id, thread_id, event_id
+                   FROM masterclasses
+                   WHERE id IN (SELECT rowid FROM masterclass_titles
+                                WHERE masterclass_titles MATCH ?)
+                     AND guild_id = ? AND status = 'scheduled' AND starts_at > ?"#,
+                phrase,
+                guild,
+                now,
+            )
+            .fetch_all(&mut *conn)
+            .await?;
+            let mut found: Vec<Masterclass> = rows.into_iter().map(Into::into).collect();
+            found.sort_by_key(|mc| (mc.starts_at, mc.id.0));
+            found.truncate(limit.max(0) as usize);
+            return Ok(found);
+        }
+    }
     let pattern = format!(
         "%{}%",
         fragment
-            .trim()
             .replace('\\', "\\\\")
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    let rows: Vec<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM masterclasses
-         WHERE guild_id = ?1 AND title LIKE ?2 ESCAPE '\\'
-         ORDER BY (status = 'scheduled' AND starts_at > ?3) DESC,
-                  CASE WHEN status = 'scheduled' AND starts_at > ?3 THEN starts_at ELSE -starts_at END, id
-         LIMIT ?4"
-    ))
-    .bind(db_id(guild.0))
-    .bind(pattern)
-    .bind(db_time(now))
-    .bind(limit)
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id!", guild_id AS "guild_id!", host_id AS "host_id!", title,
+               description, starts_at AS "starts_at!", duration_minutes AS "duration_minutes!",
+               capacity AS "capacity!", location, time_zone, reminder_offsets, status,
+               cancel_reason, sequence AS "sequence!", announcement_channel_id,
+               announcement_message_id, thread_id, event_id
+           FROM masterclasses INDEXED BY masterclasses_by_guild
+           WHERE guild_id = ? AND status = 'scheduled' AND starts_at > ?
+             AND title LIKE ? ESCAPE '\'
+           ORDER BY starts_at, id LIMIT ?"#,
+        guild,
+        now,
+        pattern,
+        limit,
+    )
     .fetch_all(conn)
     .await?;
     Ok(rows.into_iter().map(Into::into).collect())

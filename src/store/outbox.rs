@@ -4,7 +4,7 @@
 use super::{db_id, db_time, from_db_id, from_db_time};
 use crate::domain::{Channel, GuildId, MasterclassId, NoticeKind, UserId};
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
 /// A notification to write.
 #[derive(Clone, Debug)]
@@ -45,15 +45,16 @@ pub async fn enqueue_all(
             ])
         })
         .collect();
+    let (now, rows) = (db_time(now), serde_json::Value::Array(rows).to_string());
     // `WHERE true` keeps SQLite from reading ON CONFLICT as a join constraint.
-    sqlx::query(
+    sqlx::query!(
         "INSERT INTO outbox (guild_id, masterclass_id, recipient_id, channel, kind, payload, due_at, dedupe_key, created_at)
          SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5, value ->> 6, value ->> 7, ?
          FROM json_each(?) WHERE true
          ON CONFLICT (dedupe_key) DO NOTHING",
+        now,
+        rows,
     )
-    .bind(db_time(now))
-    .bind(serde_json::Value::Array(rows).to_string())
     .execute(conn)
     .await?;
     Ok(())
@@ -88,16 +89,18 @@ async fn void(
     now: DateTime<Utc>,
 ) -> sqlx::Result<u64> {
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-    let result = sqlx::query(
+    let kinds = serde_json::to_string(&kinds).expect("strings");
+    let (now, user) = (db_time(now), user.map(|u| db_id(u.0)));
+    let result = sqlx::query!(
         "UPDATE outbox SET voided_at = ?1
          WHERE masterclass_id = ?2 AND (?3 IS NULL OR recipient_id = ?3)
            AND kind IN (SELECT value FROM json_each(?4))
            AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL",
+        now,
+        mc.0,
+        user,
+        kinds,
     )
-    .bind(db_time(now))
-    .bind(mc.0)
-    .bind(user.map(|u| db_id(u.0)))
-    .bind(serde_json::to_string(&kinds).expect("strings"))
     .execute(conn)
     .await?;
     Ok(result.rows_affected())
@@ -122,7 +125,6 @@ pub struct Notice {
     pub dedupe_key: String,
 }
 
-#[derive(FromRow)]
 struct Row {
     id: i64,
     guild_id: i64,
@@ -166,35 +168,26 @@ impl TryFrom<Row> for Notice {
     }
 }
 
-const COLUMNS: &str = "id, guild_id, masterclass_id, recipient_id, channel, kind, payload, due_at,
-    attempts, last_error, delivered_at, voided_at, failed_at, dedupe_key";
-
 fn convert(rows: Vec<Row>) -> anyhow::Result<Vec<Notice>> {
     rows.into_iter().map(Notice::try_from).collect()
 }
 
 /// Every notification, oldest first (tests and admin views).
 pub async fn all(conn: &mut SqliteConnection) -> anyhow::Result<Vec<Notice>> {
-    let rows = sqlx::query_as(&format!("SELECT {COLUMNS} FROM outbox ORDER BY id"))
-        .fetch_all(conn)
-        .await?;
+    let rows = sqlx::query_as!(
+        Row,
+        "SELECT id, guild_id, masterclass_id, recipient_id, channel, kind, payload, due_at,
+             attempts, last_error, delivered_at, voided_at, failed_at, dedupe_key
+         FROM outbox ORDER BY id"
+    )
+    .fetch_all(conn)
+    .await?;
     convert(rows)
 }
 
-/// Takes up to `limit` due rows for `lease` seconds and counts the attempt before sending, so a
-/// crash after sending costs at most one duplicate and never an unbounded retry loop.
-pub async fn claim_due(
-    conn: &mut SqliteConnection,
-    now: DateTime<Utc>,
-    lease: chrono::Duration,
-    limit: i64,
-) -> anyhow::Result<Vec<Notice>> {
-    let every_channel = [Channel::Dm, Channel::Email, Channel::Thread];
-    claim_due_on(conn, &every_channel, now, lease, limit).await
-}
-
-/// [`claim_due`] for some channels only: email and Discord are delivered side by side, so a
-/// slow one never holds up the other.
+/// Takes up to `limit` due rows on these channels for `lease` and counts the attempt before
+/// sending, so a crash after sending costs at most one duplicate and never an unbounded retry
+/// loop. Email and Discord are claimed separately, so a slow one never holds up the other.
 pub async fn claim_due_on(
     conn: &mut SqliteConnection,
     channels: &[Channel],
@@ -202,20 +195,26 @@ pub async fn claim_due_on(
     lease: chrono::Duration,
     limit: i64,
 ) -> anyhow::Result<Vec<Notice>> {
-    let rows = sqlx::query_as(&format!(
-        "UPDATE outbox SET claimed_until = ?1, attempts = attempts + 1
-         WHERE id IN (
-             SELECT id FROM outbox
-             WHERE delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
-               AND due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
-               AND channel IN (SELECT value FROM json_each(?4))
-             ORDER BY due_at, id LIMIT ?3)
-         RETURNING {COLUMNS}"
-    ))
-    .bind(db_time(now + lease))
-    .bind(db_time(now))
-    .bind(limit)
-    .bind(channel_list(channels))
+    let (until, now, channels) = (db_time(now + lease), db_time(now), channel_list(channels));
+    let rows = sqlx::query_as!(
+        Row,
+        r#"UPDATE outbox SET claimed_until = ?1, attempts = attempts + 1
+           WHERE id IN (
+               SELECT id FROM outbox INDEXED BY outbox_pending
+               WHERE delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
+                 AND due_at <= ?2 AND (claimed_until IS NULL OR claimed_until <= ?2)
+                 AND channel IN (SELECT value FROM json_each(?4))
+               ORDER BY due_at LIMIT ?3)
+           RETURNING id AS "id!", guild_id AS "guild_id!", masterclass_id AS "masterclass_id?",
+               recipient_id AS "recipient_id?", channel AS "channel!", kind AS "kind!",
+               payload AS "payload!", due_at AS "due_at!", attempts AS "attempts!",
+               last_error AS "last_error?", delivered_at AS "delivered_at?",
+               voided_at AS "voided_at?", failed_at AS "failed_at?", dedupe_key AS "dedupe_key!""#,
+        until,
+        now,
+        limit,
+        channels,
+    )
     .fetch_all(conn)
     .await?;
     let mut notices = convert(rows)?;
@@ -229,28 +228,40 @@ fn channel_list(channels: &[Channel]) -> String {
 }
 
 /// Claims the other pending rows of the same masterclass, kind, channel and payload that have a
-/// recipient, due or not (`like` itself is claimed already). Thread mentions standing in for refused DMs of one event are claimed
-/// together so they go out as one message.
+/// recipient, due or not (`like` itself is claimed already). Thread mentions standing in for
+/// refused DMs of one event are claimed together so they go out as one message.
 pub async fn claim_same_event(
     conn: &mut SqliteConnection,
     like: &Notice,
     now: DateTime<Utc>,
     lease: chrono::Duration,
 ) -> anyhow::Result<Vec<Notice>> {
-    let rows = sqlx::query_as(&format!(
-        "UPDATE outbox SET claimed_until = ?1, attempts = attempts + 1
-         WHERE masterclass_id IS ?3 AND kind = ?4 AND channel = ?5 AND payload = ?6
-           AND recipient_id IS NOT NULL
-           AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
-           AND (claimed_until IS NULL OR claimed_until <= ?2)
-         RETURNING {COLUMNS}"
-    ))
-    .bind(db_time(now + lease))
-    .bind(db_time(now))
-    .bind(like.masterclass_id.map(|m| m.0))
-    .bind(like.kind.as_str())
-    .bind(like.channel.as_str())
-    .bind(like.payload.to_string())
+    let (until, now) = (db_time(now + lease), db_time(now));
+    let masterclass = like.masterclass_id.map(|m| m.0);
+    let (kind, channel, payload) = (
+        like.kind.as_str(),
+        like.channel.as_str(),
+        like.payload.to_string(),
+    );
+    let rows = sqlx::query_as!(
+        Row,
+        r#"UPDATE outbox SET claimed_until = ?1, attempts = attempts + 1
+           WHERE masterclass_id IS ?3 AND kind = ?4 AND channel = ?5 AND payload = ?6
+             AND recipient_id IS NOT NULL
+             AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
+             AND (claimed_until IS NULL OR claimed_until <= ?2)
+           RETURNING id AS "id!", guild_id AS "guild_id!", masterclass_id AS "masterclass_id?",
+               recipient_id AS "recipient_id?", channel AS "channel!", kind AS "kind!",
+               payload AS "payload!", due_at AS "due_at!", attempts AS "attempts!",
+               last_error AS "last_error?", delivered_at AS "delivered_at?",
+               voided_at AS "voided_at?", failed_at AS "failed_at?", dedupe_key AS "dedupe_key!""#,
+        until,
+        now,
+        masterclass,
+        kind,
+        channel,
+        payload,
+    )
     .fetch_all(conn)
     .await?;
     let mut notices = convert(rows)?;
@@ -263,43 +274,48 @@ pub async fn next_due(
     conn: &mut SqliteConnection,
     channels: &[Channel],
 ) -> sqlx::Result<Option<DateTime<Utc>>> {
-    let due: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(due_at) FROM outbox
-         WHERE delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
-           AND channel IN (SELECT value FROM json_each(?))",
+    let channels = channel_list(channels);
+    let due = sqlx::query_scalar!(
+        r#"SELECT due_at AS "due_at!" FROM outbox INDEXED BY outbox_pending
+           WHERE delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
+             AND channel IN (SELECT value FROM json_each(?))
+           ORDER BY due_at LIMIT 1"#,
+        channels,
     )
-    .bind(channel_list(channels))
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
     Ok(due.map(from_db_time))
 }
 
 /// Frees every claim. Only one worker runs per database, so at start-up any claim was left by a
-/// process that died; its rows are due again at once instead of when the lease runs out.
+/// process that died; its rows are due again at once instead of when the lease runs out. Only
+/// claimed rows are read (their own index), however many are pending.
 pub async fn release_claims(conn: &mut SqliteConnection) -> sqlx::Result<u64> {
-    let result = sqlx::query(
-        "UPDATE outbox SET claimed_until = NULL
-         WHERE claimed_until IS NOT NULL AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL",
+    let result = sqlx::query!(
+        "UPDATE outbox INDEXED BY outbox_claimed SET claimed_until = NULL
+         WHERE claimed_until IS NOT NULL",
     )
     .execute(conn)
     .await?;
     Ok(result.rows_affected())
 }
 
-/// A verification code is not kept once its row is settled (sent, dropped or given up).
-const SCRUB_CODE: &str =
-    "payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END";
+// A verification code is not kept once its row is settled (sent, dropped or given up): every
+// final state scrubs it (`CASE WHEN kind = 'verification_code' THEN '{}' ...`).
 
 pub async fn mark_delivered(
     conn: &mut SqliteConnection,
     id: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(&format!(
-        "UPDATE outbox SET delivered_at = ?, claimed_until = NULL, {SCRUB_CODE} WHERE id = ?"
-    ))
-    .bind(db_time(now))
-    .bind(id)
+    let now = db_time(now);
+    sqlx::query!(
+        "UPDATE outbox SET delivered_at = ?, claimed_until = NULL,
+             payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END
+         WHERE id = ?",
+        now,
+        id,
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -312,12 +328,15 @@ pub async fn mark_voided(
     why: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(&format!(
-        "UPDATE outbox SET voided_at = ?, last_error = ?, claimed_until = NULL, {SCRUB_CODE} WHERE id = ?"
-    ))
-    .bind(db_time(now))
-    .bind(why)
-    .bind(id)
+    let now = db_time(now);
+    sqlx::query!(
+        "UPDATE outbox SET voided_at = ?, last_error = ?, claimed_until = NULL,
+             payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END
+         WHERE id = ?",
+        now,
+        why,
+        id,
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -329,12 +348,15 @@ pub async fn schedule_retry(
     error: &str,
     next_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL WHERE id = ?")
-        .bind(error)
-        .bind(db_time(next_at))
-        .bind(id)
-        .execute(conn)
-        .await?;
+    let next_at = db_time(next_at);
+    sqlx::query!(
+        "UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL WHERE id = ?",
+        error,
+        next_at,
+        id,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -344,12 +366,15 @@ pub async fn mark_failed(
     error: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(&format!(
-        "UPDATE outbox SET last_error = ?, failed_at = ?, claimed_until = NULL, {SCRUB_CODE} WHERE id = ?"
-    ))
-    .bind(error)
-    .bind(db_time(now))
-    .bind(id)
+    let now = db_time(now);
+    sqlx::query!(
+        "UPDATE outbox SET last_error = ?, failed_at = ?, claimed_until = NULL,
+             payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END
+         WHERE id = ?",
+        error,
+        now,
+        id,
+    )
     .execute(conn)
     .await?;
     Ok(())
@@ -363,14 +388,15 @@ pub async fn postpone(
     why: &str,
     next_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let next_at = db_time(next_at);
+    sqlx::query!(
         "UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL,
              attempts = MAX(attempts - 1, 0)
          WHERE id = ?",
+        why,
+        next_at,
+        id,
     )
-    .bind(why)
-    .bind(db_time(next_at))
-    .bind(id)
     .execute(conn)
     .await?;
     Ok(())
@@ -382,27 +408,33 @@ pub async fn set_payload(
     id: i64,
     payload: &serde_json::Value,
 ) -> sqlx::Result<()> {
-    sqlx::query("UPDATE outbox SET payload = ? WHERE id = ?")
-        .bind(payload.to_string())
-        .bind(id)
+    let payload = payload.to_string();
+    sqlx::query!("UPDATE outbox SET payload = ? WHERE id = ?", payload, id)
         .execute(conn)
         .await?;
     Ok(())
 }
 
-/// Undelivered rows of a guild that have been tried at least once, or gave up: for admins.
+/// Undelivered rows of a guild that ran into trouble (an error, or given up), newest first:
+/// for admins. Read through their own index, however many notifications are pending.
 pub async fn troubled(
     conn: &mut SqliteConnection,
     guild: GuildId,
     limit: i64,
 ) -> anyhow::Result<Vec<Notice>> {
-    let rows = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM outbox
-         WHERE guild_id = ? AND delivered_at IS NULL AND voided_at IS NULL AND (attempts > 0 OR failed_at IS NOT NULL)
-         ORDER BY id DESC LIMIT ?"
-    ))
-    .bind(db_id(guild.0))
-    .bind(limit)
+    let guild = db_id(guild.0);
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id!", guild_id AS "guild_id!", masterclass_id, recipient_id, channel,
+               kind, payload, due_at AS "due_at!", attempts AS "attempts!", last_error,
+               delivered_at, voided_at, failed_at, dedupe_key
+           FROM outbox INDEXED BY outbox_troubled
+           WHERE guild_id = ? AND delivered_at IS NULL AND voided_at IS NULL
+             AND last_error IS NOT NULL
+           ORDER BY id DESC LIMIT ?"#,
+        guild,
+        limit,
+    )
     .fetch_all(conn)
     .await?;
     convert(rows)
@@ -415,12 +447,13 @@ pub async fn pending_thread_posts(
     conn: &mut SqliteConnection,
     masterclass: MasterclassId,
 ) -> sqlx::Result<i64> {
-    sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox
-         WHERE masterclass_id = ? AND delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL
-           AND (channel = 'thread' OR (channel = 'dm' AND kind = 'cancelled'))",
+    sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM outbox INDEXED BY outbox_by_masterclass
+           WHERE masterclass_id = ? AND delivered_at IS NULL AND voided_at IS NULL
+             AND failed_at IS NULL
+             AND (channel = 'thread' OR (channel = 'dm' AND kind = 'cancelled'))"#,
+        masterclass.0,
     )
-    .bind(masterclass.0)
     .fetch_one(conn)
     .await
 }

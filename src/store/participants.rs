@@ -3,7 +3,7 @@
 use super::{db_id, db_time, from_db_id};
 use crate::domain::{MasterclassId, UserId};
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
@@ -18,6 +18,14 @@ impl Status {
             Self::Waitlisted => "waitlisted",
         }
     }
+
+    pub(super) fn from_stored(text: &str) -> Self {
+        if text == "attending" {
+            Self::Attending
+        } else {
+            Self::Waitlisted
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,7 +37,6 @@ pub struct Participant {
     pub is_guest: bool,
 }
 
-#[derive(FromRow)]
 struct Row {
     user_id: i64,
     status: String,
@@ -41,11 +48,7 @@ impl From<Row> for Participant {
     fn from(row: Row) -> Self {
         Participant {
             user_id: UserId(from_db_id(row.user_id)),
-            status: if row.status == "attending" {
-                Status::Attending
-            } else {
-                Status::Waitlisted
-            },
+            status: Status::from_stored(&row.status),
             arrival: row.arrival,
             is_guest: row.is_guest,
         }
@@ -57,11 +60,14 @@ pub async fn get(
     mc: MasterclassId,
     user: UserId,
 ) -> sqlx::Result<Option<Participant>> {
-    let row: Option<Row> = sqlx::query_as(
-        "SELECT user_id, status, arrival, is_guest FROM participants WHERE masterclass_id = ? AND user_id = ?",
+    let user = db_id(user.0);
+    let row = sqlx::query_as!(
+        Row,
+        r#"SELECT user_id, status, arrival, is_guest AS "is_guest: bool"
+           FROM participants WHERE masterclass_id = ? AND user_id = ?"#,
+        mc.0,
+        user,
     )
-    .bind(mc.0)
-    .bind(db_id(user.0))
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Into::into))
@@ -75,50 +81,20 @@ pub struct Counts {
 }
 
 pub async fn counts(conn: &mut SqliteConnection, mc: MasterclassId) -> sqlx::Result<Counts> {
-    let (attending, waitlisted): (i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(status = 'attending'), 0), COALESCE(SUM(status = 'waitlisted'), 0)
-         FROM participants WHERE masterclass_id = ?",
+    let row = sqlx::query!(
+        r#"SELECT
+               (SELECT COUNT(*) FROM participants
+                WHERE masterclass_id = ?1 AND status = 'attending') AS "attending!: i64",
+               (SELECT COUNT(*) FROM participants
+                WHERE masterclass_id = ?1 AND status = 'waitlisted') AS "waitlisted!: i64""#,
+        mc.0,
     )
-    .bind(mc.0)
     .fetch_one(conn)
     .await?;
     Ok(Counts {
-        attending: attending as u32,
-        waitlisted: waitlisted as u32,
+        attending: row.attending as u32,
+        waitlisted: row.waitlisted as u32,
     })
-}
-
-/// The seat counts and, if signed up, the member's own sign-up: one read for a join.
-pub async fn seat_view(
-    conn: &mut SqliteConnection,
-    mc: MasterclassId,
-    user: UserId,
-) -> sqlx::Result<(Counts, Option<Participant>)> {
-    let (attending, waitlisted, status, arrival, is_guest): (i64, i64, Option<String>, Option<i64>, Option<bool>) =
-        sqlx::query_as(
-            "SELECT COALESCE(SUM(status = 'attending'), 0), COALESCE(SUM(status = 'waitlisted'), 0),
-                    MAX(CASE WHEN user_id = ?2 THEN status END), MAX(CASE WHEN user_id = ?2 THEN arrival END),
-                    MAX(CASE WHEN user_id = ?2 THEN is_guest END)
-             FROM participants WHERE masterclass_id = ?1",
-        )
-        .bind(mc.0)
-        .bind(db_id(user.0))
-        .fetch_one(conn)
-        .await?;
-    let counts = Counts {
-        attending: attending as u32,
-        waitlisted: waitlisted as u32,
-    };
-    let mine = match (status, arrival) {
-        (Some(status), Some(arrival)) => Some(Participant::from(Row {
-            user_id: db_id(user.0),
-            status,
-            arrival,
-            is_guest: is_guest.unwrap_or(false),
-        })),
-        _ => None,
-    };
-    Ok((counts, mine))
 }
 
 /// Adds a member at the end of the arrival order.
@@ -130,16 +106,21 @@ pub async fn insert(
     is_guest: bool,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Participant> {
-    let row: Row = sqlx::query_as(
-        "INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
-         VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(arrival), 0) + 1 FROM participants WHERE masterclass_id = ?1), ?4, ?5)
-         RETURNING user_id, status, arrival, is_guest",
+    let (user, status, now) = (db_id(user.0), status.as_str(), db_time(now));
+    let row = sqlx::query_as!(
+        Row,
+        r#"INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
+           VALUES (?1, ?2, ?3,
+               (SELECT COALESCE(MAX(arrival), 0) + 1 FROM participants WHERE masterclass_id = ?1),
+               ?4, ?5)
+           RETURNING user_id AS "user_id!", status AS "status!", arrival AS "arrival!",
+               is_guest AS "is_guest!: bool""#,
+        mc.0,
+        user,
+        status,
+        is_guest,
+        now,
     )
-    .bind(mc.0)
-    .bind(db_id(user.0))
-    .bind(status.as_str())
-    .bind(is_guest)
-    .bind(db_time(now))
     .fetch_one(conn)
     .await?;
     Ok(row.into())
@@ -150,11 +131,14 @@ pub async fn delete(
     mc: MasterclassId,
     user: UserId,
 ) -> sqlx::Result<()> {
-    sqlx::query("DELETE FROM participants WHERE masterclass_id = ? AND user_id = ?")
-        .bind(mc.0)
-        .bind(db_id(user.0))
-        .execute(conn)
-        .await?;
+    let user = db_id(user.0);
+    sqlx::query!(
+        "DELETE FROM participants WHERE masterclass_id = ? AND user_id = ?",
+        mc.0,
+        user,
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -164,15 +148,18 @@ pub async fn promote(
     mc: MasterclassId,
     seats: u32,
 ) -> sqlx::Result<Vec<Participant>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "UPDATE participants SET status = 'attending'
-         WHERE masterclass_id = ?1 AND user_id IN (
-             SELECT user_id FROM participants WHERE masterclass_id = ?1 AND status = 'waitlisted'
-             ORDER BY arrival LIMIT ?2)
-         RETURNING user_id, status, arrival, is_guest",
+    let seats = i64::from(seats);
+    let rows = sqlx::query_as!(
+        Row,
+        r#"UPDATE participants SET status = 'attending'
+           WHERE masterclass_id = ?1 AND user_id IN (
+               SELECT user_id FROM participants WHERE masterclass_id = ?1 AND status = 'waitlisted'
+               ORDER BY arrival LIMIT ?2)
+           RETURNING user_id AS "user_id!", status AS "status!", arrival AS "arrival!",
+               is_guest AS "is_guest!: bool""#,
+        mc.0,
+        seats,
     )
-    .bind(mc.0)
-    .bind(i64::from(seats))
     .fetch_all(conn)
     .await?;
     let mut promoted: Vec<Participant> = rows.into_iter().map(Into::into).collect();
@@ -186,27 +173,36 @@ pub async fn waitlist_position(
     mc: MasterclassId,
     arrival: i64,
 ) -> sqlx::Result<u32> {
-    let ahead: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM participants WHERE masterclass_id = ? AND status = 'waitlisted' AND arrival < ?",
+    let ahead = sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "ahead!: i64" FROM participants
+           WHERE masterclass_id = ? AND status = 'waitlisted' AND arrival < ?"#,
+        mc.0,
+        arrival,
     )
-    .bind(mc.0)
-    .bind(arrival)
     .fetch_one(conn)
     .await?;
     Ok(ahead as u32 + 1)
 }
 
-/// Everyone signed up: attendees first, then the waitlist, each in arrival order.
+/// Everyone signed up: attendees first, then the waitlist, each in arrival order (both read
+/// in index order).
 pub async fn list(
     conn: &mut SqliteConnection,
     mc: MasterclassId,
 ) -> sqlx::Result<Vec<Participant>> {
-    let rows: Vec<Row> = sqlx::query_as(
-        "SELECT user_id, status, arrival, is_guest FROM participants WHERE masterclass_id = ?
-         ORDER BY status = 'waitlisted', arrival",
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT user_id, status, arrival, is_guest AS "is_guest: bool"
+           FROM participants WHERE masterclass_id = ?1 AND status = 'attending'
+           UNION ALL
+           SELECT user_id, status, arrival, is_guest AS "is_guest: bool"
+           FROM participants WHERE masterclass_id = ?1 AND status = 'waitlisted'"#,
+        mc.0,
     )
-    .bind(mc.0)
     .fetch_all(conn)
     .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    let mut everyone: Vec<Participant> = rows.into_iter().map(Into::into).collect();
+    // Each half arrives in index order already; this makes the order a promise, not a plan.
+    everyone.sort_by_key(|p| (p.status == Status::Waitlisted, p.arrival));
+    Ok(everyone)
 }

@@ -6,9 +6,8 @@ use crate::domain::{
     RoleId, TimeZone, UserId,
 };
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
-#[derive(FromRow)]
 struct GuildRow {
     enabled: bool,
     host_role_id: Option<i64>,
@@ -24,10 +23,17 @@ pub async fn guild(
     conn: &mut SqliteConnection,
     guild_id: GuildId,
 ) -> anyhow::Result<GuildSettings> {
-    let row: Option<GuildRow> = sqlx::query_as("SELECT * FROM guild_settings WHERE guild_id = ?")
-        .bind(db_id(guild_id.0))
-        .fetch_optional(conn)
-        .await?;
+    let guild = db_id(guild_id.0);
+    let row = sqlx::query_as!(
+        GuildRow,
+        r#"SELECT enabled AS "enabled: bool", host_role_id, announcement_channel_id,
+               default_capacity, reminder_offsets, time_zone, support_text,
+               public_threads AS "public_threads: bool"
+           FROM guild_settings WHERE guild_id = ?"#,
+        guild,
+    )
+    .fetch_optional(conn)
+    .await?;
     let Some(row) = row else {
         return Ok(GuildSettings::defaults(guild_id));
     };
@@ -51,7 +57,14 @@ pub async fn save_guild(
     settings: &GuildSettings,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let guild = db_id(settings.guild_id.0);
+    let role = settings.host_role_id.map(|id| db_id(id.0));
+    let channel = settings.announcement_channel_id.map(|id| db_id(id.0));
+    let capacity = i64::from(settings.default_capacity.get());
+    let offsets =
+        serde_json::to_string(settings.reminder_offsets.minutes()).expect("a list of numbers");
+    let (zone, now) = (settings.time_zone.name(), db_time(now));
+    sqlx::query!(
         "INSERT INTO guild_settings (guild_id, enabled, host_role_id, announcement_channel_id,
              default_capacity, reminder_offsets, time_zone, support_text, public_threads, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -61,23 +74,22 @@ pub async fn save_guild(
              default_capacity = excluded.default_capacity, reminder_offsets = excluded.reminder_offsets,
              time_zone = excluded.time_zone, support_text = excluded.support_text,
              public_threads = excluded.public_threads, updated_at = excluded.updated_at",
+        guild,
+        settings.enabled,
+        role,
+        channel,
+        capacity,
+        offsets,
+        zone,
+        settings.support_text,
+        settings.public_threads,
+        now,
     )
-    .bind(db_id(settings.guild_id.0))
-    .bind(settings.enabled)
-    .bind(settings.host_role_id.map(|id| db_id(id.0)))
-    .bind(settings.announcement_channel_id.map(|id| db_id(id.0)))
-    .bind(i64::from(settings.default_capacity.get()))
-    .bind(serde_json::to_string(settings.reminder_offsets.minutes()).expect("a list of numbers"))
-    .bind(settings.time_zone.name())
-    .bind(&settings.support_text)
-    .bind(settings.public_threads)
-    .bind(db_time(now))
     .execute(conn)
     .await?;
     Ok(())
 }
 
-#[derive(FromRow)]
 struct MemberRow {
     time_zone: Option<String>,
     dm_enabled: bool,
@@ -87,10 +99,16 @@ struct MemberRow {
 }
 
 pub async fn member(conn: &mut SqliteConnection, user: UserId) -> anyhow::Result<MemberSettings> {
-    let row: Option<MemberRow> = sqlx::query_as("SELECT * FROM member_settings WHERE user_id = ?")
-        .bind(db_id(user.0))
-        .fetch_optional(conn)
-        .await?;
+    let id = db_id(user.0);
+    let row = sqlx::query_as!(
+        MemberRow,
+        r#"SELECT time_zone, dm_enabled AS "dm_enabled: bool",
+               email_enabled AS "email_enabled: bool", email, pending_email
+           FROM member_settings WHERE user_id = ?"#,
+        id,
+    )
+    .fetch_optional(conn)
+    .await?;
     let Some(row) = row else {
         return Ok(MemberSettings::defaults(user));
     };
@@ -114,28 +132,32 @@ pub async fn save_member(
     settings: &MemberSettings,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let user = db_id(settings.user_id.0);
+    let zone = settings.time_zone.map(|tz| tz.name());
+    let email = settings.email.as_ref().map(|e| e.as_str());
+    let pending = settings.pending_email.as_ref().map(|e| e.as_str());
+    let now = db_time(now);
+    sqlx::query!(
         "INSERT INTO member_settings (user_id, time_zone, dm_enabled, email_enabled, email, pending_email, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (user_id) DO UPDATE SET
              time_zone = excluded.time_zone, dm_enabled = excluded.dm_enabled,
              email_enabled = excluded.email_enabled, email = excluded.email,
              pending_email = excluded.pending_email, updated_at = excluded.updated_at",
+        user,
+        zone,
+        settings.dm_enabled,
+        settings.email_enabled,
+        email,
+        pending,
+        now,
     )
-    .bind(db_id(settings.user_id.0))
-    .bind(settings.time_zone.map(|tz| tz.name()))
-    .bind(settings.dm_enabled)
-    .bind(settings.email_enabled)
-    .bind(settings.email.as_ref().map(|e| e.as_str()))
-    .bind(settings.pending_email.as_ref().map(|e| e.as_str()))
-    .bind(db_time(now))
     .execute(conn)
     .await?;
     Ok(())
 }
 
 /// The pending verification code of a member, as stored.
-#[derive(FromRow)]
 pub struct PendingCode {
     pub code_hash: Option<String>,
     pub code_expires_at: Option<i64>,
@@ -152,10 +174,12 @@ pub async fn pending_code(
     conn: &mut SqliteConnection,
     user: UserId,
 ) -> sqlx::Result<Option<PendingCode>> {
-    sqlx::query_as(
+    let user = db_id(user.0);
+    sqlx::query_as!(
+        PendingCode,
         "SELECT code_hash, code_expires_at, code_failures FROM member_settings WHERE user_id = ?",
+        user,
     )
-    .bind(db_id(user.0))
     .fetch_optional(conn)
     .await
 }
@@ -167,13 +191,14 @@ pub async fn set_pending_code(
     expires_at: Option<DateTime<Utc>>,
     failures: i64,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let (expires_at, user) = (expires_at.map(db_time), db_id(user.0));
+    sqlx::query!(
         "UPDATE member_settings SET code_hash = ?, code_expires_at = ?, code_failures = ? WHERE user_id = ?",
+        code_hash,
+        expires_at,
+        failures,
+        user,
     )
-    .bind(code_hash)
-    .bind(expires_at.map(db_time))
-    .bind(failures)
-    .bind(db_id(user.0))
     .execute(conn)
     .await?;
     Ok(())

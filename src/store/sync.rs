@@ -4,7 +4,7 @@
 use super::{db_id, db_time, from_db_id, from_db_time};
 use crate::domain::{ChannelId, GuildId, MasterclassId, UserId};
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, SqliteConnection};
+use sqlx::SqliteConnection;
 
 /// The thread as the worker left it (or as Discord told us, for an auto-archive).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,7 +53,6 @@ pub struct SyncState {
     pub event_status: Option<u8>,
 }
 
-#[derive(FromRow)]
 struct Row {
     masterclass_id: i64,
     announcement_channel_id: Option<i64>,
@@ -92,43 +91,21 @@ impl From<Row> for SyncState {
     }
 }
 
-/// Marks a masterclass's Discord side as out of step: the worker looks at it at once. Called in
-/// the transaction of every change Discord should show (and re-arms a sync that gave up).
-pub async fn touch(
-    conn: &mut SqliteConnection,
-    guild: GuildId,
-    id: MasterclassId,
-    now: DateTime<Utc>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "INSERT INTO discord_sync (masterclass_id, guild_id, due_at, version) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (masterclass_id) DO UPDATE SET
-             due_at = MIN(COALESCE(due_at, ?3), ?3), version = version + 1,
-             attempts = 0, failed_at = NULL",
-    )
-    .bind(id.0)
-    .bind(db_id(guild.0))
-    .bind(db_time(now))
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Discord archived a masterclass's thread on its own (inactivity): the worker reopens it while
-/// the masterclass is ahead. Returns whether the thread is one of ours.
+/// the masterclass is ahead. Returns whether the thread is one of ours. (Changes to the
+/// masterclass itself mark it due through triggers: see the migrations.)
 pub async fn thread_archived_by_discord(
     conn: &mut SqliteConnection,
     thread: ChannelId,
-    now: DateTime<Utc>,
 ) -> sqlx::Result<bool> {
-    let updated = sqlx::query(
-        "UPDATE discord_sync SET thread_state = 'archived', due_at = MIN(COALESCE(due_at, ?2), ?2),
-             version = version + 1, attempts = 0, failed_at = NULL
+    let thread = db_id(thread.0);
+    let updated = sqlx::query!(
+        "UPDATE discord_sync SET thread_state = 'archived', due_at = 0, version = version + 1,
+             attempts = 0, failed_at = NULL
          WHERE thread_state = 'open'
-           AND masterclass_id = (SELECT id FROM masterclasses WHERE thread_id = ?1)",
+           AND masterclass_id = (SELECT id FROM masterclasses WHERE thread_id = ?)",
+        thread,
     )
-    .bind(db_id(thread.0))
-    .bind(db_time(now))
     .execute(conn)
     .await?;
     Ok(updated.rows_affected() > 0)
@@ -150,45 +127,48 @@ pub async fn claim_due(
     lease: chrono::Duration,
     limit: i64,
 ) -> sqlx::Result<Vec<Claim>> {
-    let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-        "UPDATE discord_sync SET claimed_until = ?1, attempts = attempts + 1
-         WHERE masterclass_id IN (
-             SELECT masterclass_id FROM discord_sync
-             WHERE due_at <= ?2 AND failed_at IS NULL
-               AND (claimed_until IS NULL OR claimed_until <= ?2)
-             ORDER BY due_at LIMIT ?3)
-         RETURNING masterclass_id, version, attempts",
+    let (until, now) = (db_time(now + lease), db_time(now));
+    let rows = sqlx::query!(
+        r#"UPDATE discord_sync SET claimed_until = ?1, attempts = attempts + 1
+           WHERE masterclass_id IN (
+               SELECT masterclass_id FROM discord_sync INDEXED BY discord_sync_due
+               WHERE due_at <= ?2 AND due_at IS NOT NULL AND failed_at IS NULL
+                 AND (claimed_until IS NULL OR claimed_until <= ?2)
+               ORDER BY due_at LIMIT ?3)
+           RETURNING masterclass_id AS "masterclass_id!", version AS "version!",
+               attempts AS "attempts!""#,
+        until,
+        now,
+        limit,
     )
-    .bind(db_time(now + lease))
-    .bind(db_time(now))
-    .bind(limit)
     .fetch_all(conn)
     .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, version, attempts)| Claim {
-            masterclass_id: MasterclassId(id),
-            version,
-            attempts: attempts as u32,
+        .map(|row| Claim {
+            masterclass_id: MasterclassId(row.masterclass_id),
+            version: row.version,
+            attempts: row.attempts as u32,
         })
         .collect())
 }
 
 /// When the next masterclass falls due, if any.
 pub async fn next_due(conn: &mut SqliteConnection) -> sqlx::Result<Option<DateTime<Utc>>> {
-    let due: Option<i64> = sqlx::query_scalar(
-        "SELECT MIN(due_at) FROM discord_sync WHERE due_at IS NOT NULL AND failed_at IS NULL",
+    let due = sqlx::query_scalar!(
+        r#"SELECT due_at AS "due_at!" FROM discord_sync INDEXED BY discord_sync_due
+           WHERE due_at IS NOT NULL AND failed_at IS NULL ORDER BY due_at LIMIT 1"#
     )
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
     Ok(due.map(from_db_time))
 }
 
 /// Frees every claim at start-up (only one worker runs per database).
 pub async fn release_claims(conn: &mut SqliteConnection) -> sqlx::Result<u64> {
-    let result = sqlx::query(
-        "UPDATE discord_sync SET claimed_until = NULL
-         WHERE claimed_until IS NOT NULL AND due_at IS NOT NULL AND failed_at IS NULL",
+    let result = sqlx::query!(
+        "UPDATE discord_sync INDEXED BY discord_sync_claimed SET claimed_until = NULL
+         WHERE claimed_until IS NOT NULL"
     )
     .execute(conn)
     .await?;
@@ -199,15 +179,16 @@ pub async fn get(
     conn: &mut SqliteConnection,
     id: MasterclassId,
 ) -> sqlx::Result<Option<SyncState>> {
-    let row: Option<Row> = sqlx::query_as(
+    let row = sqlx::query_as!(
+        Row,
         "SELECT s.masterclass_id, m.announcement_channel_id, m.announcement_message_id,
                 m.thread_id, m.event_id, s.announcement_intent_at, s.thread_intent_at,
                 s.event_intent_at, s.announcement_shown, s.thread_name, s.thread_state,
                 s.event_shown, s.event_status
          FROM discord_sync s JOIN masterclasses m ON m.id = s.masterclass_id
          WHERE s.masterclass_id = ?",
+        id.0,
     )
-    .bind(id.0)
     .fetch_optional(conn)
     .await?;
     Ok(row.map(Into::into))
@@ -215,33 +196,43 @@ pub async fn get(
 
 /// Stores the ids, intents and what Discord shows, as the worker now knows them.
 pub async fn save(conn: &mut SqliteConnection, state: &SyncState) -> sqlx::Result<()> {
-    sqlx::query(
+    let id = state.masterclass_id.0;
+    let channel = state.announcement_channel_id.map(|c| db_id(c.0));
+    let message = state.announcement_message_id.map(db_id);
+    let thread = state.thread_id.map(|c| db_id(c.0));
+    let event = state.event_id.map(db_id);
+    sqlx::query!(
         "UPDATE masterclasses SET announcement_channel_id = ?2, announcement_message_id = ?3,
              thread_id = ?4, event_id = ?5
          WHERE id = ?1",
+        id,
+        channel,
+        message,
+        thread,
+        event,
     )
-    .bind(state.masterclass_id.0)
-    .bind(state.announcement_channel_id.map(|c| db_id(c.0)))
-    .bind(state.announcement_message_id.map(db_id))
-    .bind(state.thread_id.map(|c| db_id(c.0)))
-    .bind(state.event_id.map(db_id))
     .execute(&mut *conn)
     .await?;
-    sqlx::query(
+    let announcement_intent = state.announcement_intent_at.map(db_time);
+    let thread_intent = state.thread_intent_at.map(db_time);
+    let event_intent = state.event_intent_at.map(db_time);
+    let thread_state = state.thread_state.as_str();
+    let event_status = state.event_status.map(i64::from);
+    sqlx::query!(
         "UPDATE discord_sync SET announcement_intent_at = ?2, thread_intent_at = ?3,
              event_intent_at = ?4, announcement_shown = ?5, thread_name = ?6, thread_state = ?7,
              event_shown = ?8, event_status = ?9
          WHERE masterclass_id = ?1",
+        id,
+        announcement_intent,
+        thread_intent,
+        event_intent,
+        state.announcement_shown,
+        state.thread_name,
+        thread_state,
+        state.event_shown,
+        event_status,
     )
-    .bind(state.masterclass_id.0)
-    .bind(state.announcement_intent_at.map(db_time))
-    .bind(state.thread_intent_at.map(db_time))
-    .bind(state.event_intent_at.map(db_time))
-    .bind(&state.announcement_shown)
-    .bind(&state.thread_name)
-    .bind(state.thread_state.as_str())
-    .bind(&state.event_shown)
-    .bind(state.event_status.map(i64::from))
     .execute(conn)
     .await?;
     Ok(())
@@ -255,15 +246,21 @@ pub async fn owned_by_another(
     thread: Option<u64>,
     event: Option<u64>,
 ) -> sqlx::Result<bool> {
-    let owner: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM masterclasses WHERE id <> ?1 AND (thread_id = ?2 OR event_id = ?3) LIMIT 1",
+    let (thread, event) = (thread.map(db_id), event.map(db_id));
+    let owners = sqlx::query_scalar!(
+        r#"SELECT COUNT(*) AS "n!: i64" FROM (
+               SELECT id FROM masterclasses INDEXED BY masterclasses_by_thread
+               WHERE thread_id = ?2 AND thread_id IS NOT NULL AND id <> ?1
+               UNION ALL
+               SELECT id FROM masterclasses INDEXED BY masterclasses_by_event
+               WHERE event_id = ?3 AND event_id IS NOT NULL AND id <> ?1)"#,
+        id.0,
+        thread,
+        event,
     )
-    .bind(id.0)
-    .bind(thread.map(db_id))
-    .bind(event.map(db_id))
-    .fetch_optional(conn)
+    .fetch_one(conn)
     .await?;
-    Ok(owner.is_some())
+    Ok(owners > 0)
 }
 
 /// Members the worker has added to the thread.
@@ -271,11 +268,12 @@ pub async fn thread_members(
     conn: &mut SqliteConnection,
     id: MasterclassId,
 ) -> sqlx::Result<Vec<UserId>> {
-    let rows: Vec<i64> =
-        sqlx::query_scalar("SELECT user_id FROM thread_members WHERE masterclass_id = ?")
-            .bind(id.0)
-            .fetch_all(conn)
-            .await?;
+    let rows = sqlx::query_scalar!(
+        "SELECT user_id FROM thread_members WHERE masterclass_id = ?",
+        id.0,
+    )
+    .fetch_all(conn)
+    .await?;
     Ok(rows.into_iter().map(|u| UserId(from_db_id(u))).collect())
 }
 
@@ -286,16 +284,24 @@ pub async fn set_thread_members(
     changes: &[(UserId, bool)],
 ) -> sqlx::Result<()> {
     for &(user, present) in changes {
-        let sql = if present {
-            "INSERT OR IGNORE INTO thread_members (masterclass_id, user_id) VALUES (?, ?)"
-        } else {
-            "DELETE FROM thread_members WHERE masterclass_id = ? AND user_id = ?"
-        };
-        sqlx::query(sql)
-            .bind(id.0)
-            .bind(db_id(user.0))
+        let user = db_id(user.0);
+        if present {
+            sqlx::query!(
+                "INSERT OR IGNORE INTO thread_members (masterclass_id, user_id) VALUES (?, ?)",
+                id.0,
+                user,
+            )
             .execute(&mut *conn)
             .await?;
+        } else {
+            sqlx::query!(
+                "DELETE FROM thread_members WHERE masterclass_id = ? AND user_id = ?",
+                id.0,
+                user,
+            )
+            .execute(&mut *conn)
+            .await?;
+        }
     }
     Ok(())
 }
@@ -307,21 +313,22 @@ pub async fn finish(
     claim: Claim,
     next: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let next = next.map(db_time);
+    sqlx::query!(
         "UPDATE discord_sync SET claimed_until = NULL, attempts = 0, last_error = NULL,
              due_at = CASE WHEN version = ?2 THEN ?3 ELSE due_at END
          WHERE masterclass_id = ?1",
+        claim.masterclass_id.0,
+        claim.version,
+        next,
     )
-    .bind(claim.masterclass_id.0)
-    .bind(claim.version)
-    .bind(next.map(db_time))
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Not in step yet: try again at `at`. `counted: false` gives the attempt back (a rate limit
-/// says nothing about the work).
+/// Not in step yet: try again at `at` (or sooner, if a change arrived since the claim).
+/// `counted: false` gives the attempt back (a rate limit says nothing about the work).
 pub async fn retry(
     conn: &mut SqliteConnection,
     claim: Claim,
@@ -329,17 +336,18 @@ pub async fn retry(
     at: DateTime<Utc>,
     counted: bool,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let at = db_time(at);
+    sqlx::query!(
         "UPDATE discord_sync SET claimed_until = NULL, last_error = ?2,
-             due_at = MIN(?3, CASE WHEN version = ?4 THEN ?3 ELSE COALESCE(due_at, ?3) END),
+             due_at = CASE WHEN version = ?4 THEN ?3 ELSE MIN(?3, COALESCE(due_at, ?3)) END,
              attempts = CASE WHEN ?5 THEN attempts ELSE MAX(attempts - 1, 0) END
          WHERE masterclass_id = ?1",
+        claim.masterclass_id.0,
+        error,
+        at,
+        claim.version,
+        counted,
     )
-    .bind(claim.masterclass_id.0)
-    .bind(error)
-    .bind(db_time(at))
-    .bind(claim.version)
-    .bind(counted)
     .execute(conn)
     .await?;
     Ok(())
@@ -352,15 +360,16 @@ pub async fn give_up(
     error: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query(
+    let now = db_time(now);
+    sqlx::query!(
         "UPDATE discord_sync SET claimed_until = NULL, last_error = ?2,
              failed_at = CASE WHEN version = ?4 THEN ?3 ELSE NULL END
          WHERE masterclass_id = ?1",
+        claim.masterclass_id.0,
+        error,
+        now,
+        claim.version,
     )
-    .bind(claim.masterclass_id.0)
-    .bind(error)
-    .bind(db_time(now))
-    .bind(claim.version)
     .execute(conn)
     .await?;
     Ok(())
@@ -377,19 +386,33 @@ pub struct SyncProblem {
     pub failed_at: Option<DateTime<Utc>>,
 }
 
+struct ProblemRow {
+    masterclass_id: i64,
+    title: String,
+    attempts: i64,
+    last_error: String,
+    due_at: Option<i64>,
+    failed_at: Option<i64>,
+}
+
 pub async fn problems(
     conn: &mut SqliteConnection,
     guild: GuildId,
     limit: i64,
 ) -> sqlx::Result<Vec<SyncProblem>> {
-    let rows: Vec<ProblemRow> = sqlx::query_as(
-        "SELECT s.masterclass_id, m.title, s.attempts, s.last_error, s.due_at, s.failed_at
-         FROM discord_sync s JOIN masterclasses m ON m.id = s.masterclass_id
-         WHERE s.guild_id = ? AND (s.failed_at IS NOT NULL OR s.last_error IS NOT NULL)
-         ORDER BY s.masterclass_id DESC LIMIT ?",
+    let guild = db_id(guild.0);
+    let rows = sqlx::query_as!(
+        ProblemRow,
+        r#"SELECT s.masterclass_id AS "masterclass_id!", m.title, s.attempts AS "attempts!",
+               s.last_error AS "last_error!",
+               s.due_at, s.failed_at
+           FROM discord_sync s INDEXED BY discord_sync_failed
+           JOIN masterclasses m ON m.id = s.masterclass_id
+           WHERE s.guild_id = ? AND (s.failed_at IS NOT NULL OR s.last_error IS NOT NULL)
+           ORDER BY s.masterclass_id DESC LIMIT ?"#,
+        guild,
+        limit,
     )
-    .bind(db_id(guild.0))
-    .bind(limit)
     .fetch_all(conn)
     .await?;
     Ok(rows
@@ -409,23 +432,14 @@ pub async fn problems(
         .collect())
 }
 
-#[derive(FromRow)]
-struct ProblemRow {
-    masterclass_id: i64,
-    title: String,
-    attempts: i64,
-    last_error: String,
-    due_at: Option<i64>,
-    failed_at: Option<i64>,
-}
-
 /// Whether the worker gave up bringing this masterclass's Discord side in step (a notification
 /// waiting for its thread stops waiting then).
 pub async fn gave_up(conn: &mut SqliteConnection, id: MasterclassId) -> sqlx::Result<bool> {
-    let failed: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT failed_at FROM discord_sync WHERE masterclass_id = ?")
-            .bind(id.0)
-            .fetch_optional(conn)
-            .await?;
+    let failed = sqlx::query_scalar!(
+        "SELECT failed_at FROM discord_sync WHERE masterclass_id = ?",
+        id.0,
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(!matches!(failed, Some(None)))
 }

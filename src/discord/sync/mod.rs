@@ -3,8 +3,8 @@
 //! its thread (name, open/archived/locked, members = host + attendees) and its scheduled event
 //! (fields and status).
 //!
-//! - Use cases mark a masterclass due (`store::sync::touch`) in the transaction of the change;
-//!   [`SyncWorker::step`] claims due masterclasses, reconciles each from the database (many
+//! - A change marks its masterclass due in its own transaction (triggers in the migrations, so
+//!   no use case can forget it); [`SyncWorker::step`] claims due masterclasses, reconciles each from the database (many
 //!   changes become one edit) and records the outcome. [`SyncWorker::run`] repeats that until
 //!   shut down, and resumes at start-up.
 //! - Every create is idempotent across a crash: the intent is stored before the request, the id

@@ -113,7 +113,7 @@ async fn sessions_split_upcoming_past_and_cancelled_for_hosts_and_attendees() {
 }
 
 #[tokio::test]
-async fn search_finds_titles_upcoming_first_at_most_25() {
+async fn search_finds_upcoming_titles_soonest_first_at_most_25() {
     let app = spawn_service().await;
     for day in 1..=30 {
         let mut req = request(&format!("Rust session {day}"));
@@ -132,7 +132,15 @@ async fn search_finds_titles_upcoming_first_at_most_25() {
     assert_eq!(found.len(), 25);
     assert_eq!(found[0].title, "Rust session 1");
     assert!(found.iter().all(|mc| mc.title.starts_with("Rust session")));
+    // Through the trigram index (three characters or more), soonest first.
+    let found = app.service.search(GUILD, "SION 3", later).await.unwrap();
+    let titles: Vec<&str> = found.iter().map(|mc| mc.title.as_str()).collect();
+    assert_eq!(titles, ["Rust session 3", "Rust session 30"]);
+    // Only what can still be joined: a masterclass that is over is not offered.
     let found = app.service.search(GUILD, "past", later).await.unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    // Short fragments walk the upcoming ones in order.
+    let found = app.service.search(GUILD, "py", now()).await.unwrap();
     assert_eq!(found.len(), 1);
     // LIKE wildcards in the query are literal characters.
     assert!(app
