@@ -136,9 +136,7 @@ async fn wait_until(bot: &TestBot, done: impl Fn(&TestBot) -> bool) {
     while !done(bot) {
         assert!(Instant::now() < deadline, "not in step after {WAIT:?}");
         let next = bot.fake.mark();
-        bot.fake
-            .wait_for("progress", |r| r.seq >= next, WAIT)
-            .await;
+        bot.fake.wait_for("progress", |r| r.seq >= next, WAIT).await;
     }
 }
 

@@ -77,6 +77,30 @@ pub struct NotificationSettings {
 pub struct LogSettings {
     /// A tracing filter such as `info` or `masterclass_bot=debug,info`.
     pub filter: String,
+    /// How each line is written; absent means `pretty`, so older config files still load.
+    #[serde(default, deserialize_with = "log_format")]
+    pub format: LogFormat,
+}
+
+/// `pretty` for people reading a terminal, `json` (one object a line, span fields included)
+/// for log collectors.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+/// serde's own message ("unknown variant") names neither the setting nor the environment
+/// variable an admin would change; any value that is not a format (`1`, `"xml"`) gets this one.
+fn log_format<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<LogFormat, D::Error> {
+    let value = serde_json::Value::deserialize(deserializer)?;
+    LogFormat::deserialize(&value).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "{value} is not a log format: set log.format (MCB_LOG__FORMAT) to \"pretty\" or \"json\""
+        ))
+    })
 }
 
 impl Settings {

@@ -1,7 +1,7 @@
 //! masterclass-bot: `cargo run` with a bot token in `.env` (see README).
 
 use masterclass_bot::app::{shutdown_signal, App};
-use masterclass_bot::config::Settings;
+use masterclass_bot::config::{LogFormat, Settings};
 use std::path::Path;
 use std::process::ExitCode;
 use tracing_subscriber::EnvFilter;
@@ -15,15 +15,18 @@ async fn main() -> ExitCode {
     // .env only fills the environment; real environment variables win.
     let _ = dotenvy::dotenv();
     let settings = Settings::load(Path::new("config"));
-    let filter = settings
+    // A configuration that does not load is reported with the defaults.
+    let (filter, format) = settings
         .as_ref()
-        .map(|s| s.log.filter.clone())
-        .unwrap_or_else(|_| "info".into());
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter)),
-        )
-        .init();
+        .map(|s| (s.log.filter.clone(), s.log.format))
+        .unwrap_or_else(|_| ("info".into(), LogFormat::default()));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
+    let logs = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Pretty => logs.init(),
+        // One object a line, with the fields of every enclosing span (interaction, delivery).
+        LogFormat::Json => logs.json().init(),
+    }
     let settings = match settings {
         Ok(settings) => settings,
         Err(error) => {

@@ -18,6 +18,7 @@ use crate::service::Service;
 use poise::serenity_prelude as serenity;
 use std::sync::Arc;
 use tokio::sync::Notify;
+use tracing::Instrument as _;
 
 /// What every handler can reach.
 pub struct Data {
@@ -82,9 +83,92 @@ pub async fn client(
     // Only non-privileged intents: the bot needs interactions and guild data, no message content.
     let client =
         serenity::ClientBuilder::new_with_http(http, serenity::GatewayIntents::non_privileged())
-            .framework(framework)
+            .framework(Traced(framework))
             .await?;
     Ok(client)
+}
+
+/// poise's framework, with everything it does for one interaction (command, autocomplete, button,
+/// form, `on_error` included) inside one span: a single log search on the interaction id (or the
+/// user, or the command) follows a click from the gateway to the database and Discord.
+struct Traced(poise::Framework<Data, Error>);
+
+#[serenity::async_trait]
+impl serenity::Framework for Traced {
+    async fn init(&mut self, client: &serenity::Client) {
+        self.0.init(client).await;
+    }
+
+    async fn dispatch(&self, ctx: serenity::Context, event: serenity::FullEvent) {
+        let Some(span) = interaction_span(&event) else {
+            return self.0.dispatch(ctx, event).await;
+        };
+        let started = std::time::Instant::now();
+        async {
+            self.0.dispatch(ctx, event).await;
+            // Handlers log only what goes wrong; this line says the interaction was seen at all.
+            let elapsed_ms = started.elapsed().as_millis() as u64;
+            tracing::debug!(elapsed_ms, "interaction handled");
+        }
+        .instrument(span)
+        .await;
+    }
+}
+
+/// The span of an interaction; `None` for every other event (and Discord's pings).
+fn interaction_span(event: &serenity::FullEvent) -> Option<tracing::Span> {
+    let serenity::FullEvent::InteractionCreate { interaction } = event else {
+        return None;
+    };
+    let (kind, id, guild, user) = match interaction {
+        serenity::Interaction::Command(i) => ("command", i.id, i.guild_id, i.user.id),
+        serenity::Interaction::Autocomplete(i) => ("autocomplete", i.id, i.guild_id, i.user.id),
+        serenity::Interaction::Component(i) => ("component", i.id, i.guild_id, i.user.id),
+        serenity::Interaction::Modal(i) => ("modal", i.id, i.guild_id, i.user.id),
+        _ => return None,
+    };
+    // Snowflakes as text: log collectors would round them as JSON numbers.
+    let span = tracing::info_span!(
+        "interaction",
+        interaction = %id,
+        kind,
+        guild = guild.map(tracing::field::display),
+        user = %user,
+        command = tracing::field::Empty,
+        custom_id = tracing::field::Empty,
+    );
+    match interaction {
+        serenity::Interaction::Command(i) | serenity::Interaction::Autocomplete(i) => {
+            span.record("command", command_name(&i.data));
+        }
+        serenity::Interaction::Component(i) => {
+            span.record("custom_id", i.data.custom_id.as_str());
+        }
+        serenity::Interaction::Modal(i) => {
+            span.record("custom_id", i.data.custom_id.as_str());
+        }
+        _ => {}
+    }
+    Some(span)
+}
+
+/// The full name of an invoked command, subcommand group and subcommand included
+/// (`masterclass-admin channel`), as poise's `qualified_name` spells it.
+fn command_name(data: &serenity::CommandData) -> String {
+    let mut name = data.name.clone();
+    let mut options = &data.options;
+    while let Some((sub, inner)) = options.iter().find_map(|option| match &option.value {
+        serenity::CommandDataOptionValue::SubCommand(inner)
+        | serenity::CommandDataOptionValue::SubCommandGroup(inner) => {
+            Some((option.name.as_str(), inner))
+        }
+        _ => None,
+    }) {
+        name.push(' ');
+        name.push_str(sub);
+        options = inner;
+    }
+    name
 }
 
 /// The REST client. Behind a proxy, the proxy enforces Discord's rate limits, and serenity's own

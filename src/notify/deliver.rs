@@ -133,6 +133,13 @@ struct Facts {
 
 impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
     /// Delivers one row (not a thread mention standing in for a DM: see `deliver_stand_ins`).
+    #[tracing::instrument(name = "notification", skip_all, fields(
+        id = notice.id,
+        kind = notice.kind.as_str(),
+        channel = notice.channel.as_str(),
+        masterclass = notice.masterclass_id.map(|m| m.0),
+        attempts = notice.attempts,
+    ))]
     pub(super) async fn deliver(&self, notice: &Notice, now: DateTime<Utc>) -> Outcome {
         let result = match (notice.channel, notice.recipient_id) {
             (Channel::Email, Some(user)) if notice.kind == NoticeKind::VerificationCode => {
@@ -436,6 +443,11 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
 
     /// Thread mentions standing in for refused DMs of one event: one message mentions them all
     /// (split by Discord's limits). Each row is recorded as soon as its message is sent.
+    #[tracing::instrument(name = "stand_ins", skip_all, fields(
+        ids = ?group.iter().map(|n| n.id).collect::<Vec<_>>(),
+        kind = group.first().map(|n| n.kind.as_str()),
+        masterclass = group.first().and_then(|n| n.masterclass_id).map(|m| m.0),
+    ))]
     pub(super) async fn deliver_stand_ins(
         &self,
         group: &[Notice],

@@ -54,9 +54,10 @@ pub fn dm_text(kind: NoticeKind, payload: &Value, mc: &Masterclass, other_name: 
             escape(other_name)
         ),
         NoticeKind::GuestAdded => format!(
-            "**{}** added you to **{title}**: your seat is reserved. It starts {when} ({soon}).{}\nCan't make it? Please leave the masterclass so someone else can take your seat.",
+            "**{}** added you to **{title}**: your seat is reserved. It starts {when} ({soon}).{}{}\nCan't make it? Please leave the masterclass so someone else can take your seat.",
             escape(other_name),
-            details(mc)
+            details(mc),
+            calendar_line(mc)
         ),
         NoticeKind::Promoted => format!(
             "A seat opened up: you're now attending **{title}**, {when} ({soon}).{}",
@@ -200,6 +201,17 @@ fn details(mc: &Masterclass) -> String {
         ));
     }
     lines
+}
+
+/// The announcement, whose "Add to calendar" button gives the `.ics` file.
+fn calendar_line(mc: &Masterclass) -> String {
+    match (mc.announcement_channel_id, mc.announcement_message_id) {
+        (Some(channel), Some(message)) => format!(
+            "\nAdd it to your calendar: https://discord.com/channels/{}/{channel}/{message}",
+            mc.guild_id
+        ),
+        _ => String::new(),
+    }
 }
 
 fn where_line(mc: &Masterclass) -> String {

@@ -2,8 +2,8 @@ use super::notices::{self, Notices, FUTURE_KINDS};
 use super::{Counts, Error, ParticipantStatus, Result, Service};
 use crate::domain::{
     Caller, CancelReason, Capacity, Description, Duration, Guests, GuildId, GuildSettings,
-    Location, Masterclass, MasterclassId, NewMasterclass, NoticeKind, StartTime, TimeZone,
-    Title, UserError, UserId,
+    Location, Masterclass, MasterclassId, NewMasterclass, NoticeKind, StartTime, TimeZone, Title,
+    UserError, UserId,
 };
 use crate::store::masterclasses::{Period, Role};
 use crate::store::participants::Participant;

@@ -29,6 +29,7 @@ pub struct TestApp {
 
 /// A fresh database file, migrated, behind the real service.
 pub async fn spawn_service() -> TestApp {
+    crate::support::log::init();
     let dir = tempfile::tempdir().expect("a temp dir");
     let db = Db::open(&dir.path().join("test.db"), 4)
         .await

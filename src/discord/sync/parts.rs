@@ -60,7 +60,7 @@ fn body(value: &impl serde::Serialize) -> Option<Vec<u8>> {
 impl SyncWorker {
     /// Makes Discord show masterclass `id` as stored. Returns when to look again for a change
     /// driven by time alone (the start, the end, archiving), if any.
-    #[tracing::instrument(name = "sync", skip(self, now), fields(masterclass = %id))]
+    #[tracing::instrument(name = "sync", skip_all, fields(masterclass = %id))]
     pub(super) async fn reconcile(
         &self,
         id: MasterclassId,

@@ -3,5 +3,6 @@
 mod bad_input;
 mod concurrency;
 mod lifecycle;
+mod plans;
 mod queries;
 mod settings;

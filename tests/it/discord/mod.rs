@@ -1,4 +1,6 @@
 //! User stories: the real bot against the fake Discord (see `support::bot`).
 
+mod adapter_input;
 mod durable;
 mod stories;
+mod wait;

@@ -1,5 +1,6 @@
 //! User stories, end to end through the real framework.
 
+use super::wait::wait_request;
 use crate::support::bot::*;
 use crate::support::fake_discord::{FailRule, Failure, Method, Recorded};
 use serde_json::{json, Value};
@@ -141,26 +142,13 @@ async fn joining_by_button_adds_to_the_thread_and_updates_the_counts() {
     assert!(bot.reply_text(&h).await.starts_with("You're in!"));
     // The host is told by DM, every time.
     let host_dm = format!("/channels/{}/messages", bot.fake.dm_channel_id(MENTOR));
-    let dm = bot
-        .fake
-        .wait_for(
-            "the host's DM",
-            |r| r.seq >= mark && r.is("POST", &host_dm),
-            T,
-        )
-        .await;
+    let dm = wait_request(&bot, "the host's DM", "POST", &host_dm, mark).await;
     assert!(
         dm.body["content"].as_str().unwrap().contains("joined"),
         "{dm}"
     );
     let route = format!("/channels/{}/thread-members/{MENTEE}", hosted.thread_id);
-    bot.fake
-        .wait_for(
-            "the joiner in the thread",
-            |r| r.seq >= mark && r.is("PUT", &route),
-            T,
-        )
-        .await;
+    wait_request(&bot, "the joiner in the thread", "PUT", &route, mark).await;
     bot.fake
         .wait_for(
             "counts 1/2",
@@ -205,21 +193,9 @@ async fn joining_by_button_adds_to_the_thread_and_updates_the_counts() {
     let mark = bot.fake.mark();
     let h = bot.click(MENTEE, &leave, hosted.message_id).await;
     assert!(bot.reply_text(&h).await.starts_with("You've left"));
-    bot.fake
-        .wait_for(
-            "promoted into the thread",
-            |r| r.seq >= mark && r.is("PUT", &waiting),
-            T,
-        )
-        .await;
+    wait_request(&bot, "promoted into the thread", "PUT", &waiting, mark).await;
     let left = format!("/channels/{}/thread-members/{MENTEE}", hosted.thread_id);
-    bot.fake
-        .wait_for(
-            "the leaver out of the thread",
-            |r| r.seq >= mark && r.is("DELETE", &left),
-            T,
-        )
-        .await;
+    wait_request(&bot, "the leaver out of the thread", "DELETE", &left, mark).await;
 
     // Participants: attendees, then the waitlist.
     let h = bot
@@ -281,14 +257,14 @@ async fn cancelling_asks_for_confirmation_then_updates_announcement_and_event() 
     let done = bot.click(MENTOR, &confirm_id, 1).await;
     assert!(bot.reply_text(&done).await.contains("is cancelled"));
     let edit_route = format!("/channels/{ANNOUNCE}/messages/{}", hosted.message_id);
-    let edit = bot
-        .fake
-        .wait_for(
-            "the cancelled announcement",
-            |r| r.seq >= mark && r.is("PATCH", &edit_route),
-            T,
-        )
-        .await;
+    let edit = wait_request(
+        &bot,
+        "the cancelled announcement",
+        "PATCH",
+        &edit_route,
+        mark,
+    )
+    .await;
     assert_eq!(
         edit.body["embeds"][0]["title"],
         "Cancelled: Will be cancelled"
@@ -299,26 +275,26 @@ async fn cancelling_asks_for_confirmation_then_updates_announcement_and_event() 
         .unwrap()
         .iter()
         .all(|b| b["disabled"] == true));
-    let event = bot
-        .fake
-        .wait_for(
-            "the cancelled event",
-            |r| r.seq >= mark && r.is("PATCH", &format!("/guilds/{GUILD}/scheduled-events/*")),
-            T,
-        )
-        .await;
+    let event = wait_request(
+        &bot,
+        "the cancelled event",
+        "PATCH",
+        &format!("/guilds/{GUILD}/scheduled-events/*"),
+        mark,
+    )
+    .await;
     assert_eq!(event.body["status"], 4, "CANCELED");
 
     // The worker posts the reason in the thread, then archives and locks it.
     let thread_messages = format!("/channels/{}/messages", hosted.thread_id);
-    let post = bot
-        .fake
-        .wait_for(
-            "the reason in the thread",
-            |r| r.seq >= mark && r.is("POST", &thread_messages),
-            T,
-        )
-        .await;
+    let post = wait_request(
+        &bot,
+        "the reason in the thread",
+        "POST",
+        &thread_messages,
+        mark,
+    )
+    .await;
     assert!(
         post.body["content"]
             .as_str()
@@ -328,14 +304,14 @@ async fn cancelling_asks_for_confirmation_then_updates_announcement_and_event() 
     );
     assert_eq!(post.body["allowed_mentions"]["parse"], json!([]));
     let thread_route = format!("/channels/{}", hosted.thread_id);
-    let closed = bot
-        .fake
-        .wait_for(
-            "the thread closed",
-            |r| r.seq > post.seq && r.is("PATCH", &thread_route),
-            T,
-        )
-        .await;
+    let closed = wait_request(
+        &bot,
+        "the thread closed",
+        "PATCH",
+        &thread_route,
+        post.seq + 1,
+    )
+    .await;
     assert_eq!(
         (
             closed.body["archived"].as_bool(),
@@ -433,24 +409,10 @@ async fn the_time_can_never_be_edited_but_the_title_can() {
     let h = bot.command(MENTOR, "edit", json!([pick(&hosted.masterclass), {"name": "title", "type": 3, "value": "Fixed time, new name"}])).await;
     assert!(bot.reply_text(&h).await.starts_with("Updated"));
     let edit_route = format!("/channels/{ANNOUNCE}/messages/{}", hosted.message_id);
-    let edit = bot
-        .fake
-        .wait_for(
-            "the renamed announcement",
-            |r| r.seq >= mark && r.is("PATCH", &edit_route),
-            T,
-        )
-        .await;
+    let edit = wait_request(&bot, "the renamed announcement", "PATCH", &edit_route, mark).await;
     assert_eq!(edit.body["embeds"][0]["title"], "Fixed time, new name");
     let events = format!("/guilds/{GUILD}/scheduled-events/*");
-    let event = bot
-        .fake
-        .wait_for(
-            "the renamed event",
-            |r| r.seq >= mark && r.is("PATCH", &events),
-            T,
-        )
-        .await;
+    let event = wait_request(&bot, "the renamed event", "PATCH", &events, mark).await;
     assert_eq!(event.body["name"], "Fixed time, new name");
 
     // A new link moves the event too.
@@ -460,14 +422,7 @@ async fn the_time_can_never_be_edited_but_the_title_can() {
         .command(MENTOR, "edit", json!([pick(&hosted.masterclass), link]))
         .await;
     assert!(bot.reply_text(&h).await.starts_with("Updated"));
-    let event = bot
-        .fake
-        .wait_for(
-            "the moved event",
-            |r| r.seq >= mark && r.is("PATCH", &events),
-            T,
-        )
-        .await;
+    let event = wait_request(&bot, "the moved event", "PATCH", &events, mark).await;
     assert_eq!(
         event.body["entity_metadata"]["location"],
         "https://meet.example.org/rust"
@@ -496,13 +451,7 @@ async fn buttons_keep_working_after_a_restart() {
         .await;
     assert!(bot.reply_text(&h).await.starts_with("You're in!"));
     let route = format!("/channels/{}/thread-members/{MENTEE}", hosted.thread_id);
-    bot.fake
-        .wait_for(
-            "the joiner in the thread",
-            |r| r.seq >= mark && r.is("PUT", &route),
-            T,
-        )
-        .await;
+    wait_request(&bot, "the joiner in the thread", "PUT", &route, mark).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -76,6 +76,7 @@ pub fn settings(fake: &FakeDiscord, dir: &TempDir) -> Settings {
         },
         log: LogSettings {
             filter: "info".into(),
+            format: Default::default(),
         },
     }
 }
@@ -117,12 +118,11 @@ pub async fn spawn_bot_configured(mentees: u64, configure: fn(&mut Settings)) ->
 
 impl TestBot {
     async fn start(&mut self) {
+        crate::support::log::init();
         let mark = self.fake.mark();
         let mut settings = settings(&self.fake, &self.dir);
         (self.configure)(&mut settings);
-        let app = App::build(&settings)
-            .await
-            .expect("the bot builds");
+        let app = App::build(&settings).await.expect("the bot builds");
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;

@@ -1,0 +1,128 @@
+//! `/masterclass host`: guests, a place and a time zone as options, then the form.
+
+use super::{caller, complete_zone, place, Ctx, Error};
+use crate::discord::pending::Draft;
+use crate::discord::render::Action;
+use crate::domain::{TimeZone, UserError, UserId};
+use poise::serenity_prelude as serenity;
+use serenity::{
+    CreateActionRow, CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle,
+};
+
+/// Mentions in free text: `<@123>` or `<@!123>`, separated by spaces or commas.
+fn mentioned_users(text: &str) -> Result<Vec<u64>, Error> {
+    text.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            part.strip_prefix("<@")
+                .and_then(|rest| rest.strip_suffix('>'))
+                .map(|id| id.trim_start_matches('!'))
+                .and_then(|id| id.parse::<u64>().ok())
+                .ok_or_else(|| UserError::BadGuestList.into())
+        })
+        .collect()
+}
+
+/// Host a masterclass: pick guests, a place and a time zone here, then fill in the form.
+#[poise::command(slash_command, guild_only)]
+pub async fn host(
+    ctx: Ctx<'_>,
+    #[description = "A guest to invite (attending at once)"] guest: Option<serenity::User>,
+    #[description = "More guests, as @mentions"] guests: Option<String>,
+    #[description = "A voice or stage channel to meet in"]
+    #[channel_types("Voice", "Stage")]
+    channel: Option<serenity::GuildChannel>,
+    #[description = "Or a link to meet at (https://…)"] link: Option<String>,
+    #[description = "The time zone you'll type the start in"]
+    #[autocomplete = "complete_zone"]
+    time_zone: Option<String>,
+) -> Result<(), Error> {
+    let caller = caller(ctx)?;
+    let settings = ctx.data().service.ensure_can_host(&caller).await?;
+    let location = place(&caller, channel, link)?;
+    if let Some(zone) = &time_zone {
+        TimeZone::parse(zone)?;
+    }
+    let mut guest_list = Vec::new();
+    if let Some(user) = guest {
+        guest_list.push((UserId(user.id.get()), user.bot));
+    }
+    for id in mentioned_users(guests.as_deref().unwrap_or(""))? {
+        let user = serenity::UserId::new(id).to_user(ctx).await?;
+        guest_list.push((UserId(id), user.bot));
+    }
+    let draft = Draft {
+        guild_id: caller.guild_id,
+        host_id: caller.user_id,
+        guests: guest_list,
+        location,
+        time_zone,
+        checked: None,
+    };
+    let key = ctx.data().pending.add_draft(draft);
+    let input = |style, label: &str, id: &str| CreateInputText::new(style, label, id);
+    let modal = CreateModal::new(Action::HostForm(key).custom_id(), "Host a masterclass")
+        .components(vec![
+            CreateActionRow::InputText(
+                input(InputTextStyle::Short, "Title", "title")
+                    .min_length(1)
+                    .max_length(100),
+            ),
+            CreateActionRow::InputText(
+                input(InputTextStyle::Paragraph, "Description", "description")
+                    .min_length(1)
+                    .max_length(1000),
+            ),
+            CreateActionRow::InputText(
+                input(InputTextStyle::Short, "Start", "start")
+                    .placeholder("2026-03-14 18:00, or tomorrow 18:00")
+                    .max_length(100),
+            ),
+            CreateActionRow::InputText(
+                input(
+                    InputTextStyle::Short,
+                    "Duration in minutes (15–480)",
+                    "duration",
+                )
+                .placeholder("60")
+                .required(false)
+                .max_length(3),
+            ),
+            CreateActionRow::InputText(
+                input(
+                    InputTextStyle::Short,
+                    "Capacity (seats, 1–1000)",
+                    "capacity",
+                )
+                .placeholder(settings.default_capacity.get().to_string())
+                .required(false)
+                .max_length(4),
+            ),
+        ]);
+    if let poise::Context::Application(app) = ctx {
+        app.interaction
+            .create_response(ctx, CreateInteractionResponse::Modal(modal))
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guests_are_mentions_and_anything_else_is_refused() {
+        assert_eq!(mentioned_users("<@1> <@!2>,<@3>").ok(), Some(vec![1, 2, 3]));
+        assert_eq!(mentioned_users("  ").ok(), Some(vec![]));
+        for bad in ["<@123> not-a-mention", "@someone", "<@x>", "<#5>"] {
+            assert!(
+                matches!(
+                    mentioned_users(bad),
+                    Err(Error::User(UserError::BadGuestList))
+                ),
+                "{bad}"
+            );
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! `/settings …`: a member's own time zone, notifications and email address.
+
+use super::{complete_zone, say, Ctx, Error};
+use crate::domain::{UserError, UserId};
+use chrono::Utc;
+
+/// Your own settings: time zone, notifications, email.
+#[poise::command(slash_command, subcommands("timezone", "notifications", "email"))]
+pub async fn settings(_ctx: Ctx<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// The time zone you type times in.
+#[poise::command(slash_command)]
+pub async fn timezone(
+    ctx: Ctx<'_>,
+    #[description = "An IANA zone such as Europe/Paris"]
+    #[autocomplete = "complete_zone"]
+    zone: String,
+) -> Result<(), Error> {
+    let user = UserId(ctx.author().id.get());
+    let s = ctx
+        .data()
+        .service
+        .set_member_time_zone(user, &zone, Utc::now())
+        .await?;
+    say(
+        ctx,
+        format!(
+            "Your time zone is now {}.",
+            s.time_zone.map_or("UTC", |z| z.name())
+        ),
+    )
+    .await
+}
+
+/// Turn DMs and emails from the bot on or off.
+#[poise::command(slash_command)]
+pub async fn notifications(
+    ctx: Ctx<'_>,
+    #[description = "Direct messages"] dm: Option<bool>,
+    #[description = "Emails (to a verified address)"] email: Option<bool>,
+) -> Result<(), Error> {
+    let user = UserId(ctx.author().id.get());
+    let s = ctx
+        .data()
+        .service
+        .set_notifications(user, dm, email, Utc::now())
+        .await?;
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    say(
+        ctx,
+        format!(
+            "DMs are {}, emails are {}.",
+            on_off(s.dm_enabled),
+            on_off(s.email_enabled)
+        ),
+    )
+    .await
+}
+
+/// Your email address for notifications.
+#[poise::command(slash_command, subcommands("email_set", "email_verify"))]
+pub async fn email(_ctx: Ctx<'_>) -> Result<(), Error> {
+    Ok(())
+}
+
+/// Set your address: a 6-digit code is sent to it.
+#[poise::command(slash_command, rename = "set")]
+pub async fn email_set(
+    ctx: Ctx<'_>,
+    #[description = "Your email address"] address: String,
+) -> Result<(), Error> {
+    let guild = ctx.guild_id().ok_or(UserError::GuildOnly)?;
+    let user = UserId(ctx.author().id.get());
+    ctx.data()
+        .service
+        .request_email_code(
+            crate::domain::GuildId(guild.get()),
+            user,
+            &address,
+            Utc::now(),
+        )
+        .await?;
+    ctx.data().wake_worker.notify_one();
+    say(ctx, "I've sent a 6-digit code to that address. Run `/settings email verify` with it within 30 minutes.").await
+}
+
+/// Confirm your address with the code you received.
+#[poise::command(slash_command, rename = "verify")]
+pub async fn email_verify(
+    ctx: Ctx<'_>,
+    #[description = "The 6-digit code"] code: String,
+) -> Result<(), Error> {
+    let user = UserId(ctx.author().id.get());
+    let s = ctx
+        .data()
+        .service
+        .verify_email(user, &code, Utc::now())
+        .await?;
+    let address = s.email.map(|e| e.as_str().to_owned()).unwrap_or_default();
+    say(ctx, format!("Verified: emails go to {address}.")).await
+}
