@@ -48,7 +48,8 @@ SELECT p.masterclass_id, p.user_id FROM participants p JOIN masterclasses m ON m
 WHERE m.thread_id IS NOT NULL AND p.status = 'attending';
 
 -- A change marks its masterclass due at once (0: whatever the clock says) and re-arms a sync
--- that gave up. Columns the sync worker itself writes (the Discord ids) are not watched.
+-- that gave up. Columns the sync worker itself writes (the Discord ids) are not watched. A row
+-- already due and not claimed needs nothing more (a burst of joins writes it once).
 CREATE TRIGGER discord_sync_on_host AFTER INSERT ON masterclasses
 BEGIN
     INSERT INTO discord_sync (masterclass_id, guild_id, due_at, version)
@@ -58,20 +59,24 @@ CREATE TRIGGER discord_sync_on_change
 AFTER UPDATE OF title, description, location, capacity, status ON masterclasses
 BEGIN
     UPDATE discord_sync SET due_at = 0, version = version + 1, attempts = 0, failed_at = NULL
-    WHERE masterclass_id = NEW.id;
+    WHERE masterclass_id = NEW.id
+      AND NOT (due_at IS 0 AND claimed_until IS NULL AND failed_at IS NULL);
 END;
 CREATE TRIGGER discord_sync_on_sign_up AFTER INSERT ON participants
 BEGIN
     UPDATE discord_sync SET due_at = 0, version = version + 1, attempts = 0, failed_at = NULL
-    WHERE masterclass_id = NEW.masterclass_id;
+    WHERE masterclass_id = NEW.masterclass_id
+      AND NOT (due_at IS 0 AND claimed_until IS NULL AND failed_at IS NULL);
 END;
 CREATE TRIGGER discord_sync_on_promotion AFTER UPDATE OF status ON participants
 BEGIN
     UPDATE discord_sync SET due_at = 0, version = version + 1, attempts = 0, failed_at = NULL
-    WHERE masterclass_id = NEW.masterclass_id;
+    WHERE masterclass_id = NEW.masterclass_id
+      AND NOT (due_at IS 0 AND claimed_until IS NULL AND failed_at IS NULL);
 END;
 CREATE TRIGGER discord_sync_on_departure AFTER DELETE ON participants
 BEGIN
     UPDATE discord_sync SET due_at = 0, version = version + 1, attempts = 0, failed_at = NULL
-    WHERE masterclass_id = OLD.masterclass_id;
+    WHERE masterclass_id = OLD.masterclass_id
+      AND NOT (due_at IS 0 AND claimed_until IS NULL AND failed_at IS NULL);
 END;

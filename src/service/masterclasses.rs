@@ -423,8 +423,7 @@ mod in_tx {
         let mc = masterclasses::insert(conn, guild, host, &new, offsets, channel, now).await?;
         let detail =
             json!({ "title": mc.title, "starts_at": mc.starts_at, "guests": new.guests.ids() });
-        let event =
-            activity::record(conn, Some(guild), Some(mc.id), host, "hosted", detail, now).await?;
+        activity::record(conn, Some(guild), Some(mc.id), host, "hosted", detail, now).await?;
         let (mut attending, mut waitlisted) = (Vec::new(), Vec::new());
         for &guest in new.guests.ids() {
             let status = if attending.len() < mc.capacity as usize {
@@ -432,7 +431,12 @@ mod in_tx {
             } else {
                 ParticipantStatus::Waitlisted
             };
-            let seat = participants::insert(conn, mc.id, guest, status, true, now).await?;
+            // Each guest's sign-up is an event of its own: its id orders the seats.
+            let detail = json!({ "member": guest });
+            let added = "guest_added";
+            let event =
+                activity::record(conn, Some(guild), Some(mc.id), host, added, detail, now).await?;
+            let seat = participants::insert(conn, mc.id, guest, status, true, event, now).await?;
             let payload = match status {
                 ParticipantStatus::Attending => {
                     attending.push(guest);
@@ -456,7 +460,7 @@ mod in_tx {
     }
 
     /// One read decides (the masterclass, its counts and the member's own sign-up), then three
-    /// writes: the sign-up, the activity entry, the notifications.
+    /// writes: the activity entry, the sign-up (numbered by it), the notifications.
     pub async fn join(
         conn: &mut SqliteConnection,
         caller: Caller,
@@ -484,7 +488,6 @@ mod in_tx {
         } else {
             ParticipantStatus::Waitlisted
         };
-        let seat = participants::insert(conn, mc.id, caller.user_id, status, false, now).await?;
         let (counts, position) = match status {
             ParticipantStatus::Attending => (
                 Counts {
@@ -518,6 +521,7 @@ mod in_tx {
             now,
         )
         .await?;
+        let seat = participants::insert(conn, mc.id, member, status, false, event, now).await?;
         let mut notices = Notices::default();
         let to_host = json!({
             "member": member, "status": status_name,

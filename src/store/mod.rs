@@ -55,6 +55,8 @@ impl Db {
         let options = connect_options(path);
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            // The writer's one connection is ours alone: no ping before every batch.
+            .test_before_acquire(false)
             // Under a burst every writer waits its turn here; the queue, not a timeout, is the limit.
             .acquire_timeout(Duration::from_secs(120))
             .connect_with(options.clone().create_if_missing(true))

@@ -97,33 +97,38 @@ pub async fn counts(conn: &mut SqliteConnection, mc: MasterclassId) -> sqlx::Res
     })
 }
 
-/// Adds a member at the end of the arrival order.
+/// Adds a sign-up. `arrival` is the id of the activity entry that records it: ids only grow,
+/// so it orders the waitlist and is never given to another sign-up (a member who leaves and
+/// comes back is a new sign-up, with fresh reminders).
 pub async fn insert(
     conn: &mut SqliteConnection,
     mc: MasterclassId,
     user: UserId,
     status: Status,
     is_guest: bool,
+    arrival: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Participant> {
-    let (user, status, now) = (db_id(user.0), status.as_str(), db_time(now));
-    let row = sqlx::query_as!(
-        Row,
-        r#"INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
-           VALUES (?1, ?2, ?3,
-               (SELECT COALESCE(MAX(arrival), 0) + 1 FROM participants WHERE masterclass_id = ?1),
-               ?4, ?5)
-           RETURNING user_id AS "user_id!", status AS "status!", arrival AS "arrival!",
-               is_guest AS "is_guest!: bool""#,
+    let (user_id, now) = (db_id(user.0), db_time(now));
+    let stored = status.as_str();
+    sqlx::query!(
+        "INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
+         VALUES (?, ?, ?, ?, ?, ?)",
         mc.0,
-        user,
-        status,
+        user_id,
+        stored,
+        arrival,
         is_guest,
         now,
     )
-    .fetch_one(conn)
+    .execute(conn)
     .await?;
-    Ok(row.into())
+    Ok(Participant {
+        user_id: user,
+        status,
+        arrival,
+        is_guest,
+    })
 }
 
 pub async fn delete(

@@ -468,3 +468,24 @@ async fn another_servers_masterclass_is_not_found() {
         .unwrap()
         .is_empty());
 }
+
+#[tokio::test]
+async fn a_member_who_leaves_and_comes_back_gets_fresh_reminders() {
+    let app = spawn_service().await;
+    let id = app.host_default().await;
+    let m = member(1);
+    // Alone and last in line each time: a sign-up's number must still never repeat.
+    for _ in 0..2 {
+        app.service.join(&m, id, now()).await.unwrap();
+        app.service.leave(&m, id, now()).await.unwrap();
+    }
+    app.service.join(&m, id, now()).await.unwrap();
+    let pending: Vec<_> = app
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|n| n.kind == NoticeKind::Reminder && n.recipient_id == Some(m.user_id))
+        .filter(|n| n.voided_at.is_none())
+        .collect();
+    assert_eq!(pending.len(), 4, "24 h and 15 min before, by DM and email");
+}

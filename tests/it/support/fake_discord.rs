@@ -1799,7 +1799,10 @@ impl FakeDiscord {
         if !self.authorized(&segs, req.headers) {
             return err(401, 0, "401: Unauthorized");
         }
-        if let Some(limit) = st.rate_limit {
+        // Interaction endpoints are not bound to the global rate limit (Discord's rate-limit
+        // docs); everything else is.
+        let interaction_endpoint = matches!(segs.first(), Some(&"interactions" | &"webhooks"));
+        if let Some(limit) = st.rate_limit.filter(|_| !interaction_endpoint) {
             let now = Instant::now();
             while st
                 .window
