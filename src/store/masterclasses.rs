@@ -167,10 +167,7 @@ pub async fn with_sign_up(
                m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone, m.reminder_offsets,
                m.status, m.cancel_reason, m.sequence AS "sequence!", m.announcement_channel_id,
                m.announcement_message_id, m.thread_id, m.event_id,
-               (SELECT COUNT(*) FROM participants a
-                WHERE a.masterclass_id = m.id AND a.status = 'attending') AS "attending!: i64",
-               (SELECT COUNT(*) FROM participants w
-                WHERE w.masterclass_id = m.id AND w.status = 'waitlisted') AS "waitlisted!: i64",
+               m.attending_count AS "attending!", m.waitlisted_count AS "waitlisted!",
                mine.status AS "my_status?", mine.arrival AS "my_arrival?",
                mine.is_guest AS "my_is_guest?: bool"
            FROM masterclasses m
@@ -316,10 +313,7 @@ pub async fn upcoming(
                        m.reminder_offsets, m.status, m.cancel_reason, m.sequence AS "sequence!",
                        m.announcement_channel_id, m.announcement_message_id, m.thread_id,
                        m.event_id,
-                       (SELECT COUNT(*) FROM participants a
-                        WHERE a.masterclass_id = m.id AND a.status = 'attending') AS "attending!: i64",
-                       (SELECT COUNT(*) FROM participants w
-                        WHERE w.masterclass_id = m.id AND w.status = 'waitlisted') AS "waitlisted!: i64"
+                       m.attending_count AS "attending!", m.waitlisted_count AS "waitlisted!"
                    FROM masterclasses m INDEXED BY masterclasses_by_guild
                    WHERE m.guild_id = ? AND m.status = 'scheduled' AND m.starts_at > ?
                    ORDER BY m.starts_at, m.id LIMIT ?"#,
@@ -340,10 +334,7 @@ pub async fn upcoming(
                        m.reminder_offsets, m.status, m.cancel_reason, m.sequence AS "sequence!",
                        m.announcement_channel_id, m.announcement_message_id, m.thread_id,
                        m.event_id,
-                       (SELECT COUNT(*) FROM participants a
-                        WHERE a.masterclass_id = m.id AND a.status = 'attending') AS "attending!: i64",
-                       (SELECT COUNT(*) FROM participants w
-                        WHERE w.masterclass_id = m.id AND w.status = 'waitlisted') AS "waitlisted!: i64"
+                       m.attending_count AS "attending!", m.waitlisted_count AS "waitlisted!"
                    FROM masterclasses m INDEXED BY masterclasses_by_host
                    WHERE m.guild_id = ? AND m.host_id = ? AND m.starts_at > ?
                      AND m.status = 'scheduled'

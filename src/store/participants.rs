@@ -73,7 +73,7 @@ pub async fn get(
     Ok(row.map(Into::into))
 }
 
-/// Seats taken and waitlist length.
+/// Seats taken and waitlist length (kept on the masterclass by triggers: see the migrations).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
     pub attending: u32,
@@ -82,19 +82,16 @@ pub struct Counts {
 
 pub async fn counts(conn: &mut SqliteConnection, mc: MasterclassId) -> sqlx::Result<Counts> {
     let row = sqlx::query!(
-        r#"SELECT
-               (SELECT COUNT(*) FROM participants
-                WHERE masterclass_id = ?1 AND status = 'attending') AS "attending!: i64",
-               (SELECT COUNT(*) FROM participants
-                WHERE masterclass_id = ?1 AND status = 'waitlisted') AS "waitlisted!: i64""#,
+        r#"SELECT attending_count AS "attending!", waitlisted_count AS "waitlisted!"
+           FROM masterclasses WHERE id = ?"#,
         mc.0,
     )
-    .fetch_one(conn)
+    .fetch_optional(conn)
     .await?;
-    Ok(Counts {
+    Ok(row.map_or(Counts::default(), |row| Counts {
         attending: row.attending as u32,
         waitlisted: row.waitlisted as u32,
-    })
+    }))
 }
 
 /// Adds a sign-up. `arrival` is the id of the activity entry that records it: ids only grow,

@@ -144,7 +144,7 @@ impl TestApp {
                 .collect::<Vec<_>>()
                 .join(" || '|' || ");
             let rows: Vec<String> =
-                sqlx::query_scalar(&format!("SELECT {select} FROM {table} ORDER BY rowid"))
+                sqlx::query_scalar(&format!("SELECT {select} FROM {table} ORDER BY 1"))
                     .fetch_all(&mut *conn)
                     .await
                     .unwrap();

@@ -49,6 +49,9 @@ async fn a_thousand_concurrent_joins_never_exceed_capacity() {
     let list = app.service.participants(&member(1), id).await.unwrap();
     assert_eq!((list.attending.len(), list.waitlist.len()), (50, 949));
     assert!(list.attending.contains(&first_in_line));
+    // The counts kept on the masterclass agree with the sign-ups themselves.
+    let counts = app.service.counts(id).await.unwrap();
+    assert_eq!((counts.attending, counts.waitlisted), (50, 949));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -72,6 +75,12 @@ async fn refusals_in_a_group_commit_undo_only_themselves() {
     assert_eq!(accepted, 100);
     let list = app.service.participants(&member(1), id).await.unwrap();
     assert_eq!(list.attending.len(), 100);
+    let counts = app.service.counts(id).await.unwrap();
+    assert_eq!(
+        (counts.attending, counts.waitlisted),
+        (100, 0),
+        "refused joins leave the counts alone"
+    );
     let joined = app
         .outbox()
         .await
