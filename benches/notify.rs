@@ -21,17 +21,17 @@ use futures::StreamExt as _;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use masterclass_bot::calendar::{masterclass_ics, IcsEvent, IcsMethod};
+use masterclass_bot::config::{EmailSettings, SmtpSecurity};
 use masterclass_bot::discord::delivery::{DiscordPacer, SerenityDiscord};
+use masterclass_bot::domain::DiscordIds;
 use masterclass_bot::domain::{
     Caller, ChannelId, EmailAddress, GuildId, Location, MemberSettings, NoticeKind, RoleId, UserId,
 };
-use masterclass_bot::email::{
-    masterclass_ics, render, EmailNotice, EmailSettings, IcsEvent, IcsMethod, Mailer,
-    MasterclassView, SmtpSecurity,
-};
+use masterclass_bot::email::Mailer;
+use masterclass_bot::notify::templates::{render, EmailNotice, MasterclassView};
 use masterclass_bot::notify::{Worker, WorkerSettings};
 use masterclass_bot::service::{GuildSettingsChange, HostRequest, Service};
-use masterclass_bot::store::masterclasses::DiscordIds;
 use masterclass_bot::store::{settings, Db};
 use serenity::all::HttpBuilder;
 use support::fake_discord::{ChannelKind, FakeDiscord, Fixture, GuildFixture};

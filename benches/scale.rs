@@ -4,8 +4,8 @@
 //! `cargo bench --bench scale`
 
 use chrono::{DateTime, Duration, Utc};
+use masterclass_bot::calendar::{calendar_of, IcsEvent};
 use masterclass_bot::domain::{Caller, GuildId, MasterclassId, UserId};
-use masterclass_bot::email::{calendar_of, IcsEvent};
 use masterclass_bot::service::{Service, SessionFilter};
 use masterclass_bot::store::{connect_options, outbox, Db};
 use sqlx::sqlite::SqlitePoolOptions;

@@ -36,7 +36,7 @@ impl fmt::Debug for Secret {
 pub struct Settings {
     pub discord: DiscordSettings,
     pub database: DatabaseSettings,
-    pub email: crate::email::EmailSettings,
+    pub email: EmailSettings,
     pub notifications: NotificationSettings,
     pub log: LogSettings,
 }
@@ -129,5 +129,58 @@ fn one_line(error: &figment::Error) -> String {
         Some(e) if !e.path.is_empty() => format!("setting `{}`: {}", e.path.join("."), e.kind),
         Some(e) => e.kind.to_string(),
         None => error.to_string(),
+    }
+}
+
+/// How the connection to the SMTP server is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpSecurity {
+    /// Implicit TLS from the first byte (usually port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS, required (usually port 587).
+    Starttls,
+    /// No encryption at all: tests and local relays only.
+    Plain,
+}
+
+/// How the bot reaches an SMTP server (the `[email]` config section).
+/// Every field has a default, so a missing section means "write files".
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct EmailSettings {
+    /// Empty: no SMTP, emails are written as `.eml` files into `outbox_dir`.
+    pub smtp_host: String,
+    /// 0: the usual port for `smtp_security` (465 tls, 587 starttls, 25 plain).
+    pub smtp_port: u16,
+    pub smtp_security: SmtpSecurity,
+    /// Empty: no authentication.
+    pub smtp_username: String,
+    pub smtp_password: Secret,
+    /// "Masterclass Bot <bot@example.org>"
+    pub from: String,
+    /// Empty: no Reply-To header.
+    pub reply_to: String,
+    pub outbox_dir: PathBuf,
+    /// At most this many SMTP sessions at once (and idle in the pool).
+    pub pool_max_size: u32,
+    /// Connect and per-command timeout.
+    pub timeout_seconds: u64,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        EmailSettings {
+            smtp_host: String::new(),
+            smtp_port: 0,
+            smtp_security: SmtpSecurity::Starttls,
+            smtp_username: String::new(),
+            smtp_password: Secret::default(),
+            from: "Masterclass Bot <masterclass-bot@localhost>".to_owned(),
+            reply_to: String::new(),
+            outbox_dir: PathBuf::from("data/mail"),
+            pool_max_size: 4,
+            timeout_seconds: 30,
+        }
     }
 }

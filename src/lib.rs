@@ -1,6 +1,7 @@
 //! masterclass-bot: mentors host masterclasses on Discord, members join them.
 
 pub mod app;
+pub mod calendar;
 pub mod config;
 pub mod discord;
 pub mod domain;

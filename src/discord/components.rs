@@ -1,12 +1,13 @@
 //! Buttons and forms, handled from their custom_id and the database alone, so they keep working
 //! after a restart. A custom_id is parsed strictly; anything else is refused and changes nothing.
 
+use super::error::user_message;
 use super::flows::{self, caller_of};
 use super::pending::SaveStart;
 use super::render::{self, Action};
 use super::{Data, Error};
+use crate::calendar::{masterclass_ics, IcsEvent, IcsMethod};
 use crate::domain::{Caller, MasterclassId, UserError};
-use crate::email::{masterclass_ics, IcsEvent, IcsMethod};
 use crate::service::HostRequest;
 use chrono::Utc;
 use futures::FutureExt as _;
@@ -99,7 +100,7 @@ async fn answer_failure<R, RFut, E, EFut>(
     EFut: std::future::Future<Output = serenity::Result<serenity::Message>>,
 {
     let Err(error) = outcome else { return };
-    let text = error.user_message(&format!("component {custom_id}"));
+    let text = user_message(&error, &format!("component {custom_id}"));
     let sent = if acked {
         let change = EditInteractionResponse::new()
             .content(text)
@@ -127,7 +128,7 @@ async fn answer_deferred(
 ) -> Result<(), Error> {
     let text = match outcome {
         Ok(text) => text,
-        Err(error) => error.user_message(&format!("component {}", click.data.custom_id)),
+        Err(error) => user_message(&error, &format!("component {}", click.data.custom_id)),
     };
     let edit = EditInteractionResponse::new()
         .content(render::truncate(&text, 2000))
@@ -286,7 +287,7 @@ async fn save(
         Ok(hosted) => hosted,
         Err(error) => {
             data.pending.end_save(key, None);
-            return Err(error.into());
+            return Err(error);
         }
     };
     data.pending.end_save(key, Some(hosted.masterclass.id));

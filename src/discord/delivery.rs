@@ -167,10 +167,6 @@ impl SerenityDiscord {
         }
     }
 
-    pub fn pacer(&self) -> &DiscordPacer {
-        &self.pacer
-    }
-
     /// Sends one request in its turn; the body of a successful answer.
     async fn call(&self, request: Request<'_>) -> Result<Vec<u8>, DiscordError> {
         self.send(request).await.map_err(DiscordError::from)

@@ -2,47 +2,29 @@
 //! reference that is also in the log.
 
 use super::Data;
-use crate::domain::UserError;
-use crate::service;
 use poise::serenity_prelude as serenity;
 
-/// The error of every handler.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    #[error(transparent)]
-    User(#[from] UserError),
-    #[error("{0:#}")]
-    Internal(#[from] anyhow::Error),
-}
+/// The error of every handler is the use cases' own: a refusal the user reads, or a fault.
+pub use crate::service::Error;
 
-impl From<service::Error> for Error {
-    fn from(error: service::Error) -> Self {
-        match error {
-            service::Error::User(e) => Error::User(e),
-            service::Error::Internal(e) => Error::Internal(e),
-        }
-    }
-}
-
+/// A failed Discord request is a fault on our side as far as the user is concerned.
 impl From<serenity::Error> for Error {
     fn from(error: serenity::Error) -> Self {
         Error::Internal(anyhow::Error::new(error).context("Discord request failed"))
     }
 }
 
-impl Error {
-    /// The sentence for the user. Internal errors are logged here, with a reference to quote.
-    pub fn user_message(&self, what: &str) -> String {
-        match self {
-            Error::User(refusal) => refusal.to_string(),
-            Error::Internal(error) => {
-                let reference = format!("{:08x}", rand::random::<u32>());
-                tracing::error!(%reference, what, error = format!("{error:#}"), "internal error");
-                format!(
-                    "Sorry, something went wrong on my side (reference `{reference}`). \
-                     Please try again; if it keeps happening, tell a server admin."
-                )
-            }
+/// The sentence for the user. Internal errors are logged here, with a reference to quote.
+pub fn user_message(error: &Error, what: &str) -> String {
+    match error {
+        Error::User(refusal) => refusal.to_string(),
+        Error::Internal(error) => {
+            let reference = format!("{:08x}", rand::random::<u32>());
+            tracing::error!(%reference, what, error = format!("{error:#}"), "internal error");
+            format!(
+                "Sorry, something went wrong on my side (reference `{reference}`). \
+                 Please try again; if it keeps happening, tell a server admin."
+            )
         }
     }
 }
@@ -50,7 +32,7 @@ impl Error {
 pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
     match error {
         poise::FrameworkError::Command { error, ctx, .. } => {
-            let text = error.user_message(&format!("/{}", ctx.command().qualified_name));
+            let text = user_message(&error, &format!("/{}", ctx.command().qualified_name));
             tell(ctx, text).await;
         }
         poise::FrameworkError::CommandPanic { payload, ctx, .. } => {
@@ -58,7 +40,7 @@ pub async fn on_error(error: poise::FrameworkError<'_, Data, Error>) {
                 "panicked: {}",
                 payload.as_deref().unwrap_or("(no message)")
             ));
-            let text = error.user_message(&format!("/{}", ctx.command().qualified_name));
+            let text = user_message(&error, &format!("/{}", ctx.command().qualified_name));
             tell(ctx, text).await;
         }
         poise::FrameworkError::ArgumentParse { error, ctx, .. } => {

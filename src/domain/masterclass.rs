@@ -204,6 +204,29 @@ pub enum Phase {
     Cancelled,
 }
 
+/// Where a member stands in a masterclass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParticipantStatus {
+    Attending,
+    Waitlisted,
+}
+
+/// Seats taken and waitlist length.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub attending: u32,
+    pub waitlisted: u32,
+}
+
+/// The Discord objects that mirror a masterclass, once they exist.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DiscordIds {
+    pub announcement_channel_id: Option<ChannelId>,
+    pub announcement_message_id: Option<u64>,
+    pub thread_id: Option<ChannelId>,
+    pub event_id: Option<u64>,
+}
+
 /// A stored masterclass.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Masterclass {

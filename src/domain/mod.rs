@@ -10,8 +10,8 @@ mod text;
 pub use error::UserError;
 pub use ids::{ChannelId, GuildId, MasterclassId, RoleId, UserId};
 pub use masterclass::{
-    Capacity, Duration, Guests, Location, Masterclass, MasterclassStatus, NewMasterclass, Phase,
-    StartTime, MAX_GUESTS,
+    Capacity, Counts, DiscordIds, Duration, Guests, Location, Masterclass, MasterclassStatus,
+    NewMasterclass, ParticipantStatus, Phase, StartTime, MAX_GUESTS,
 };
 pub use notification::{Channel, NoticeKind};
 pub use settings::{

@@ -13,99 +13,10 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rand::Rng;
-use serde::Deserialize;
 use tokio::sync::Semaphore;
 
-use super::ics::IcsMethod;
-pub use crate::config::Secret;
-
-/// How the connection to the SMTP server is secured.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SmtpSecurity {
-    /// Implicit TLS from the first byte (usually port 465).
-    Tls,
-    /// Plain connection upgraded with STARTTLS, required (usually port 587).
-    Starttls,
-    /// No encryption at all: tests and local relays only.
-    Plain,
-}
-
-/// How the bot reaches an SMTP server (the `[email]` config section).
-/// Every field has a default, so a missing section means "write files".
-#[derive(Clone, Debug, Deserialize)]
-#[serde(default)]
-pub struct EmailSettings {
-    /// Empty: no SMTP, emails are written as `.eml` files into `outbox_dir`.
-    pub smtp_host: String,
-    /// 0: the usual port for `smtp_security` (465 tls, 587 starttls, 25 plain).
-    pub smtp_port: u16,
-    pub smtp_security: SmtpSecurity,
-    /// Empty: no authentication.
-    pub smtp_username: String,
-    pub smtp_password: Secret,
-    /// "Masterclass Bot <bot@example.org>"
-    pub from: String,
-    /// Empty: no Reply-To header.
-    pub reply_to: String,
-    pub outbox_dir: PathBuf,
-    /// At most this many SMTP sessions at once (and idle in the pool).
-    pub pool_max_size: u32,
-    /// Connect and per-command timeout.
-    pub timeout_seconds: u64,
-}
-
-impl Default for EmailSettings {
-    fn default() -> Self {
-        EmailSettings {
-            smtp_host: String::new(),
-            smtp_port: 0,
-            smtp_security: SmtpSecurity::Starttls,
-            smtp_username: String::new(),
-            smtp_password: Secret::default(),
-            from: "Masterclass Bot <masterclass-bot@localhost>".to_owned(),
-            reply_to: String::new(),
-            outbox_dir: PathBuf::from("data/mail"),
-            pool_max_size: 4,
-            timeout_seconds: 30,
-        }
-    }
-}
-
-/// One email to one recipient.
-#[derive(Clone, Debug)]
-pub struct OutgoingEmail {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-    pub calendar: Option<CalendarAttachment>,
-}
-
-/// An iCalendar object sent with the email.
-#[derive(Clone, Debug)]
-pub struct CalendarAttachment {
-    pub method: IcsMethod,
-    pub ics: String,
-}
-
-/// Why an email was not delivered, and whether trying again can help.
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    /// Connection refused, timeouts, 4xx replies, an unusable outbox directory,
-    /// rejected SMTP credentials: retry later.
-    #[error("temporary email failure (retry later): {0}")]
-    Transient(String),
-    /// 5xx replies or an address that cannot be used: retrying will not help.
-    #[error("permanent email failure: {0}")]
-    Permanent(String),
-}
-
-impl SendError {
-    pub fn is_transient(&self) -> bool {
-        matches!(self, SendError::Transient(_))
-    }
-}
+use crate::config::{EmailSettings, SmtpSecurity};
+use crate::notify::{CalendarAttachment, EmailPort, OutgoingEmail, SendError};
 
 /// Sends emails; cheap to clone (shares the connection pool).
 #[derive(Clone)]
@@ -351,9 +262,23 @@ async fn write_eml(dir: &Path, bytes: &[u8]) -> std::io::Result<PathBuf> {
     Ok(path)
 }
 
+impl EmailPort for Mailer {
+    fn send(
+        &self,
+        email: &OutgoingEmail,
+    ) -> impl std::future::Future<Output = Result<(), SendError>> + Send {
+        Mailer::send(self, email)
+    }
+
+    fn sender_address(&self) -> String {
+        self.from_address()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Secret;
 
     #[test]
     fn debug_output_hides_the_password() {

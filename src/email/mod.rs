@@ -1,17 +1,7 @@
-//! Email notifications: rendering (minijinja), calendar invitations
-//! (icalendar) and delivery (lettre SMTP pool, or `.eml` files).
-//!
-//! Depends only on the domain (`NoticeKind`, a masterclass's calendar event) and `config::Secret`.
+//! Email delivery: SMTP through lettre's pooled transport, or `.eml` files in a folder when no
+//! SMTP server is configured. Implements the notification worker's [`crate::notify::EmailPort`];
+//! what the emails say lives with the notifications (`crate::notify::templates`).
 
-mod ics;
 mod mailer;
-mod templates;
 
-pub use ics::{calendar_of, masterclass_ics, IcsEvent, IcsMethod};
-pub use mailer::{
-    CalendarAttachment, EmailSettings, Mailer, OutgoingEmail, Secret, SendError, SmtpSecurity,
-};
-pub use templates::{
-    format_duration, format_local_start, format_utc_start, render, EmailNotice, MasterclassView,
-    NoticeKind, RenderedEmail,
-};
+pub use mailer::Mailer;

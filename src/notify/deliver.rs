@@ -3,12 +3,11 @@
 use super::emails::{verification_email, MasterclassEmail};
 use super::texts::{self, UNKNOWN_HOST, UNKNOWN_MEMBER};
 use super::worker::Worker;
-use super::{DiscordError, DiscordMessage, DiscordPort, EmailPort};
+use super::{DiscordError, DiscordMessage, DiscordPort, EmailPort, OutgoingEmail, SendError};
 use crate::domain::{
     Channel, ChannelId, GuildId, Masterclass, MasterclassStatus, MemberSettings, NoticeKind, Phase,
     UserId,
 };
-use crate::email::{OutgoingEmail, SendError};
 use crate::store::outbox::{self, Notice};
 use crate::store::participants::{self, Participant, Status};
 use crate::store::{masterclasses, settings, sync};

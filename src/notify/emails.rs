@@ -1,11 +1,10 @@
-//! Turns a notification into an email: the templates of `crate::email` filled from the
+//! Turns a notification into an email: the templates of `super::templates` filled from the
 //! masterclass and the payload, with a calendar object where a time is involved.
 
+use super::templates::{calendar_method, format_duration, render, EmailNotice, MasterclassView};
+use super::{CalendarAttachment, OutgoingEmail};
+use crate::calendar::{masterclass_ics, IcsEvent};
 use crate::domain::{Location, Masterclass, NoticeKind};
-use crate::email::{
-    format_duration, masterclass_ics, render, CalendarAttachment, EmailNotice, IcsEvent,
-    MasterclassView, OutgoingEmail,
-};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -47,13 +46,10 @@ impl MasterclassEmail<'_> {
             NoticeKind::Reminder => notice.starts_in = Some(starts_in(mc.starts_at - self.now)),
             _ => {}
         }
-        let calendar = self
-            .kind
-            .calendar_method()
-            .map(|method| CalendarAttachment {
-                method,
-                ics: masterclass_ics(&self.ics_event(), method),
-            });
+        let calendar = calendar_method(self.kind).map(|method| CalendarAttachment {
+            method,
+            ics: masterclass_ics(&self.ics_event(), method),
+        });
         Ok(render(&notice)?.into_email(self.to, calendar))
     }
 

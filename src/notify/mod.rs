@@ -27,8 +27,12 @@
 mod deliver;
 mod emails;
 mod ports;
+pub mod templates;
 pub mod texts;
 mod worker;
 
-pub use ports::{DiscordError, DiscordMessage, DiscordPort, EmailPort};
+pub use ports::{
+    CalendarAttachment, DiscordError, DiscordMessage, DiscordPort, EmailPort, OutgoingEmail,
+    SendError,
+};
 pub use worker::{StepReport, Worker, WorkerSettings};

@@ -2,8 +2,8 @@
 //! only these traits; `crate::discord::delivery` implements Discord with serenity, and the
 //! [`Mailer`] implements email.
 
+use crate::calendar::IcsMethod;
 use crate::domain::{ChannelId, GuildId, UserId};
-use crate::email::{Mailer, OutgoingEmail, SendError};
 use std::future::Future;
 use std::time::Duration;
 
@@ -105,12 +105,37 @@ pub trait EmailPort: Send + Sync {
     fn sender_address(&self) -> String;
 }
 
-impl EmailPort for Mailer {
-    fn send(&self, email: &OutgoingEmail) -> impl Future<Output = Result<(), SendError>> + Send {
-        Mailer::send(self, email)
-    }
+/// One email to one recipient.
+#[derive(Clone, Debug)]
+pub struct OutgoingEmail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+    pub calendar: Option<CalendarAttachment>,
+}
 
-    fn sender_address(&self) -> String {
-        self.from_address()
+/// An iCalendar object sent with the email.
+#[derive(Clone, Debug)]
+pub struct CalendarAttachment {
+    pub method: IcsMethod,
+    pub ics: String,
+}
+
+/// Why an email was not delivered, and whether trying again can help.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// Connection refused, timeouts, 4xx replies, an unusable outbox directory,
+    /// rejected SMTP credentials: retry later.
+    #[error("temporary email failure (retry later): {0}")]
+    Transient(String),
+    /// 5xx replies or an address that cannot be used: retrying will not help.
+    #[error("permanent email failure: {0}")]
+    Permanent(String),
+}
+
+impl SendError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, SendError::Transient(_))
     }
 }

@@ -184,15 +184,18 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         let mut stop = shutdown.clone();
         loop {
             tokio::select! {
-                () = worker.wake.notified() => lane_wakes.iter().for_each(|wake| wake.notify_one()),
+                biased;
                 _ = stop.wait_for(|stop| *stop) => break,
+                () = worker.wake.notified() => lane_wakes.iter().for_each(|wake| wake.notify_one()),
                 // A lane only ends before shutdown by a bug: stop, so the app is restarted
                 // (everything resumes from the database) instead of half-delivering.
                 Some(ended) = lanes.join_next() => {
-                    match ended {
-                        Err(error) => tracing::error!(%error, "a delivery lane panicked"),
-                        Ok(()) => tracing::error!("a delivery lane stopped"),
+                    if let Err(error) = ended {
+                        tracing::error!(%error, "a delivery lane panicked");
+                    } else if *shutdown.borrow() {
+                        break; // It saw the shutdown first; the others finish their work below.
                     }
+                    tracing::error!("a delivery lane stopped: stopping the worker");
                     lanes.abort_all();
                     return;
                 }

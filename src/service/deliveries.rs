@@ -2,7 +2,6 @@
 
 use super::{Result, Service};
 use crate::domain::{Caller, Channel, ChannelId, MasterclassId, NoticeKind, UserError, UserId};
-pub use crate::store::sync::SyncProblem;
 use crate::store::{outbox, sync};
 use chrono::{DateTime, Utc};
 
@@ -55,6 +54,18 @@ impl Service {
     }
 }
 
+/// A masterclass whose announcement, thread or event is not in step, for admins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SyncProblem {
+    pub masterclass_id: MasterclassId,
+    pub title: String,
+    pub attempts: u32,
+    pub last_error: String,
+    /// When it is tried again; `None` once given up.
+    pub next_attempt_at: Option<DateTime<Utc>>,
+    pub failed_at: Option<DateTime<Utc>>,
+}
+
 impl Service {
     /// Masterclasses whose announcement, thread or event is not in step and has failed at least
     /// once, or was given up (until its next change). Admins only.
@@ -63,7 +74,18 @@ impl Service {
             return Err(UserError::NotAdmin.into());
         }
         let mut conn = self.db.reader().acquire().await?;
-        Ok(sync::problems(&mut conn, caller.guild_id, i64::from(limit)).await?)
+        let troubles = sync::problems(&mut conn, caller.guild_id, i64::from(limit)).await?;
+        Ok(troubles
+            .into_iter()
+            .map(|t| SyncProblem {
+                masterclass_id: t.masterclass_id,
+                title: t.title,
+                attempts: t.attempts,
+                last_error: t.last_error,
+                next_attempt_at: t.next_attempt_at,
+                failed_at: t.failed_at,
+            })
+            .collect())
     }
 
     /// Discord archived a thread by itself; if it is a masterclass's, the sync worker reopens it

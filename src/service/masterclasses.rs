@@ -388,7 +388,7 @@ impl Service {
     pub async fn set_discord_ids(
         &self,
         id: MasterclassId,
-        ids: masterclasses::DiscordIds,
+        ids: crate::domain::DiscordIds,
     ) -> Result<()> {
         self.db
             .write(move |conn| {

@@ -15,7 +15,7 @@ pub use masterclasses::{
 pub use settings::GuildSettingsChange;
 
 use crate::domain::UserError;
-pub use crate::store::participants::{Counts, Status as ParticipantStatus};
+pub use crate::domain::{Counts, ParticipantStatus};
 use crate::store::Db;
 
 /// What a use case can fail with: a refusal the user reads, or a fault we log.

@@ -1,10 +1,10 @@
 //! Masterclass rows. Every query is checked against the schema at compile time (`.sqlx/`).
 
-use super::participants::{Counts, Participant, Status};
+use super::participants::{status_from_stored, Counts, Participant};
 use super::{db_id, db_time, from_db_id, from_db_time};
 use crate::domain::{
-    ChannelId, GuildId, Location, Masterclass, MasterclassId, MasterclassStatus, NewMasterclass,
-    ReminderOffsets, UserId,
+    ChannelId, DiscordIds, GuildId, Location, Masterclass, MasterclassId, MasterclassStatus,
+    NewMasterclass, ReminderOffsets, UserId,
 };
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
@@ -187,7 +187,7 @@ pub async fn with_sign_up(
         let mine = match (r.my_status, r.my_arrival) {
             (Some(status), Some(arrival)) => Some(Participant {
                 user_id: UserId(from_db_id(user)),
-                status: Status::from_stored(&status),
+                status: status_from_stored(&status),
                 arrival,
                 is_guest: r.my_is_guest.unwrap_or(false),
             }),
@@ -252,15 +252,6 @@ pub async fn cancel(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// The Discord objects that mirror a masterclass, stored once they exist.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DiscordIds {
-    pub announcement_channel_id: Option<ChannelId>,
-    pub announcement_message_id: Option<u64>,
-    pub thread_id: Option<ChannelId>,
-    pub event_id: Option<u64>,
 }
 
 /// Sets the ids that are given (tests and set-up; the sync worker stores its own).

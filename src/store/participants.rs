@@ -5,26 +5,20 @@ use crate::domain::{MasterclassId, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Attending,
-    Waitlisted,
+pub use crate::domain::{Counts, ParticipantStatus as Status};
+
+fn stored(status: Status) -> &'static str {
+    match status {
+        Status::Attending => "attending",
+        Status::Waitlisted => "waitlisted",
+    }
 }
 
-impl Status {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Attending => "attending",
-            Self::Waitlisted => "waitlisted",
-        }
-    }
-
-    pub(super) fn from_stored(text: &str) -> Self {
-        if text == "attending" {
-            Self::Attending
-        } else {
-            Self::Waitlisted
-        }
+pub(super) fn status_from_stored(text: &str) -> Status {
+    if text == "attending" {
+        Status::Attending
+    } else {
+        Status::Waitlisted
     }
 }
 
@@ -48,7 +42,7 @@ impl From<Row> for Participant {
     fn from(row: Row) -> Self {
         Participant {
             user_id: UserId(from_db_id(row.user_id)),
-            status: Status::from_stored(&row.status),
+            status: status_from_stored(&row.status),
             arrival: row.arrival,
             is_guest: row.is_guest,
         }
@@ -74,12 +68,6 @@ pub async fn get(
 }
 
 /// Seats taken and waitlist length (kept on the masterclass by triggers: see the migrations).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Counts {
-    pub attending: u32,
-    pub waitlisted: u32,
-}
-
 pub async fn counts(conn: &mut SqliteConnection, mc: MasterclassId) -> sqlx::Result<Counts> {
     let row = sqlx::query!(
         r#"SELECT attending_count AS "attending!", waitlisted_count AS "waitlisted!"
@@ -107,7 +95,7 @@ pub async fn insert(
     now: DateTime<Utc>,
 ) -> sqlx::Result<Participant> {
     let (user_id, now) = (db_id(user.0), db_time(now));
-    let stored = status.as_str();
+    let stored = stored(status);
     sqlx::query!(
         "INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
          VALUES (?, ?, ?, ?, ?, ?)",

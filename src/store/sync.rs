@@ -375,9 +375,9 @@ pub async fn give_up(
     Ok(())
 }
 
-/// A masterclass whose Discord side is failing or was given up, for admins.
+/// A masterclass whose Discord side is failing or was given up.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SyncProblem {
+pub struct Trouble {
     pub masterclass_id: MasterclassId,
     pub title: String,
     pub attempts: u32,
@@ -399,7 +399,7 @@ pub async fn problems(
     conn: &mut SqliteConnection,
     guild: GuildId,
     limit: i64,
-) -> sqlx::Result<Vec<SyncProblem>> {
+) -> sqlx::Result<Vec<Trouble>> {
     let guild = db_id(guild.0);
     let rows = sqlx::query_as!(
         ProblemRow,
@@ -417,7 +417,7 @@ pub async fn problems(
     .await?;
     Ok(rows
         .into_iter()
-        .map(|row| SyncProblem {
+        .map(|row| Trouble {
             masterclass_id: MasterclassId(row.masterclass_id),
             title: row.title,
             attempts: row.attempts as u32,

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
 use mail_parser::{MessagePart, MimeHeaders};
-use masterclass_bot::email::{
-    masterclass_ics, render, CalendarAttachment, EmailNotice, EmailSettings, IcsEvent, Mailer,
-    MasterclassView, NoticeKind, OutgoingEmail, Secret, SendError, SmtpSecurity,
+use masterclass_bot::calendar::{masterclass_ics, IcsEvent};
+use masterclass_bot::config::{EmailSettings, Secret, SmtpSecurity};
+use masterclass_bot::email::Mailer;
+use masterclass_bot::notify::templates::{
+    calendar_method, render, EmailNotice, MasterclassView, NoticeKind,
 };
+use masterclass_bot::notify::{CalendarAttachment, OutgoingEmail, SendError};
 
 use crate::support::smtp::TestSmtp;
 
@@ -68,7 +71,7 @@ fn ics_event(title: &str, sequence: u32) -> IcsEvent {
 fn member_email(kind: NoticeKind, title: &str, sequence: u32) -> OutgoingEmail {
     let mut notice = EmailNotice::new(kind, "Ada", Some(masterclass(title)));
     notice.reason = Some("Grace is ill".into());
-    let calendar = kind.calendar_method().map(|method| CalendarAttachment {
+    let calendar = calendar_method(kind).map(|method| CalendarAttachment {
         method,
         ics: masterclass_ics(&ics_event(title, sequence), method),
     });

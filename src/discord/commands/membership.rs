@@ -2,10 +2,10 @@
 //! leave, participants, your sessions and their calendar file.
 
 use super::{answer, caller, complete_masterclass, defer, say, Ctx, Error};
+use crate::calendar::{calendar_of, IcsEvent};
 use crate::discord::flows::{self, masterclass_id};
 use crate::discord::render::{self, Action};
 use crate::domain::{MasterclassId, UserId};
-use crate::email::{calendar_of, IcsEvent};
 use crate::service::{SessionFilter, SessionRole};
 use chrono::Utc;
 use poise::serenity_prelude as serenity;

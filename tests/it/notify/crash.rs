@@ -257,7 +257,11 @@ async fn run_delivers_when_poked_and_finishes_what_is_in_flight_on_shutdown() {
     assert_eq!(dms.len(), 20);
     assert!(
         dms.iter().all(|n| n.delivered_at.is_some()),
-        "the fan-out in flight was finished"
+        "the fan-out in flight was finished: {:?}",
+        dms.iter()
+            .filter(|n| n.delivered_at.is_none())
+            .map(|n| (n.id, n.attempts, &n.last_error, n.voided_at, n.due_at))
+            .collect::<Vec<_>>()
     );
     let mut conn = h.app.db.reader().acquire().await.unwrap();
     let claimed: i64 =
@@ -266,4 +270,51 @@ async fn run_delivers_when_poked_and_finishes_what_is_in_flight_on_shutdown() {
             .await
             .unwrap();
     assert_eq!(claimed, 0, "nothing left claimed");
+}
+
+/// A Discord port with a bug: every send panics.
+struct PanickingDiscord;
+
+impl DiscordPort for PanickingDiscord {
+    async fn send_dm(&self, _: UserId, _: &DiscordMessage) -> Result<(), DiscordError> {
+        panic!("a bug in the Discord port")
+    }
+    async fn send_to_channel(&self, _: ChannelId, _: &DiscordMessage) -> Result<(), DiscordError> {
+        panic!("a bug in the Discord port")
+    }
+    async fn display_name(&self, _: GuildId, _: UserId) -> Option<String> {
+        None
+    }
+}
+
+#[tokio::test]
+async fn a_panicking_lane_stops_the_worker_so_the_app_restarts() {
+    let h = Harness::start().await;
+    // The worker runs on the real clock: a masterclass still ahead of it.
+    let real_now = Utc::now();
+    h.app.enable(GUILD).await;
+    let request = HostRequest {
+        start: (real_now + Duration::days(7)).to_rfc3339(),
+        ..helpers::request("Rust ownership")
+    };
+    let host = mentor(GUILD);
+    let new = h.app.service.prepare_host(&host, request, real_now).await;
+    let hosted = h.app.service.host(&host, new.unwrap(), real_now).await;
+    let mc = h.give_thread(hosted.unwrap().masterclass.id).await;
+    h.app
+        .service
+        .join(&member(1), mc.id, real_now)
+        .await
+        .unwrap();
+    let mailer = Mailer::new(&smtp_settings(h.smtp.port())).unwrap();
+    let worker = Worker::new(h.app.db.clone(), PanickingDiscord, mailer, test_settings());
+    let wake = worker.wake();
+    // Nobody asks it to stop: it must end by itself, not deliver email while Discord is stuck.
+    let (_keep_running, running) = watch::channel(false);
+    let run = tokio::spawn(worker.run(running));
+    wake.notify_one();
+    tokio::time::timeout(WAIT, run)
+        .await
+        .expect("the worker stops by itself")
+        .expect("and reports it instead of panicking itself");
 }

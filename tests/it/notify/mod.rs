@@ -12,14 +12,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use masterclass_bot::config::{EmailSettings, SmtpSecurity};
 use masterclass_bot::discord::delivery::{DiscordPacer, SerenityDiscord};
+use masterclass_bot::domain::DiscordIds;
 use masterclass_bot::domain::{
     ChannelId, EmailAddress, Masterclass, MasterclassId, NoticeKind, UserId,
 };
-use masterclass_bot::email::{EmailSettings, Mailer, SmtpSecurity};
+use masterclass_bot::email::Mailer;
 use masterclass_bot::notify::{DiscordPort, EmailPort, StepReport, Worker, WorkerSettings};
 use masterclass_bot::service::HostRequest;
-use masterclass_bot::store::masterclasses::DiscordIds;
 use masterclass_bot::store::outbox::Notice;
 use masterclass_bot::store::settings;
 use serde_json::Value;

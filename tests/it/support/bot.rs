@@ -6,9 +6,9 @@ use super::fake_discord::{
 };
 use masterclass_bot::app::App;
 use masterclass_bot::config::{
-    DatabaseSettings, DiscordSettings, LogSettings, NotificationSettings, Secret, Settings,
+    DatabaseSettings, DiscordSettings, EmailSettings, LogSettings, NotificationSettings, Secret,
+    Settings,
 };
-use masterclass_bot::email::EmailSettings;
 use serde_json::{json, Value};
 use std::time::Duration;
 use tempfile::TempDir;

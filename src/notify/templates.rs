@@ -13,27 +13,25 @@ use chrono_tz::Tz;
 use minijinja::{context, AutoEscape, Environment, Output, State, UndefinedBehavior, Value};
 use serde::Serialize;
 
-use super::ics::IcsMethod;
-use super::mailer::{CalendarAttachment, OutgoingEmail};
+use super::{CalendarAttachment, OutgoingEmail};
+use crate::calendar::IcsMethod;
 
 /// Emails use the domain's kinds; `Starting` exists only as a thread message and has no email.
 pub use crate::domain::NoticeKind;
 
-impl NoticeKind {
-    /// Which calendar object (if any) suits this email: invitations for
-    /// seats, cancellations when the seat or the masterclass is gone.
-    pub fn calendar_method(self) -> Option<IcsMethod> {
-        match self {
-            NoticeKind::JoinConfirmed
-            | NoticeKind::GuestAdded
-            | NoticeKind::Promoted
-            | NoticeKind::DetailsChanged => Some(IcsMethod::Request),
-            NoticeKind::Cancelled | NoticeKind::Removed => Some(IcsMethod::Cancel),
-            NoticeKind::Joined
-            | NoticeKind::Reminder
-            | NoticeKind::Starting
-            | NoticeKind::VerificationCode => None,
-        }
+/// Which calendar object (if any) suits an email of this kind: invitations for seats,
+/// cancellations when the seat or the masterclass is gone.
+pub fn calendar_method(kind: NoticeKind) -> Option<IcsMethod> {
+    match kind {
+        NoticeKind::JoinConfirmed
+        | NoticeKind::GuestAdded
+        | NoticeKind::Promoted
+        | NoticeKind::DetailsChanged => Some(IcsMethod::Request),
+        NoticeKind::Cancelled | NoticeKind::Removed => Some(IcsMethod::Cancel),
+        NoticeKind::Joined
+        | NoticeKind::Reminder
+        | NoticeKind::Starting
+        | NoticeKind::VerificationCode => None,
     }
 }
 
