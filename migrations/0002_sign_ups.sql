@@ -1,7 +1,8 @@
--- Sign-ups, kept lean for the join path: the table is its own primary-key index (no rowid),
--- a sign-up's number is the id of the activity entry that records it (only grows, never given
--- to another sign-up), and each masterclass carries its seat counts, kept by the triggers below,
--- so a join reads them without counting.
+-- Sign-ups, kept lean for the join path: the table is its own primary-key index (no rowid);
+-- every sign-up is recorded in the activity log by the trigger below, under the number the
+-- sign-up gets (its `arrival`: activity ids only grow, so it orders the waitlist and is never
+-- given to another sign-up); each masterclass carries its seat counts, kept by triggers, so a
+-- join reads them without counting.
 
 CREATE TABLE sign_ups (
     masterclass_id INTEGER NOT NULL REFERENCES masterclasses (id),
@@ -48,4 +49,16 @@ BEGIN
         attending_count = attending_count + (NEW.status = 'attending') - (OLD.status = 'attending'),
         waitlisted_count = waitlisted_count + (NEW.status = 'waitlisted') - (OLD.status = 'waitlisted')
     WHERE id = NEW.masterclass_id;
+END;
+
+-- A sign-up is an event of the activity log, numbered by its arrival: the member joined, or the
+-- host added them as a guest.
+CREATE TRIGGER activity_on_sign_up AFTER INSERT ON participants
+BEGIN
+    INSERT INTO activity (id, guild_id, masterclass_id, actor_id, action, detail, at)
+    SELECT NEW.arrival, m.guild_id, NEW.masterclass_id,
+           CASE WHEN NEW.is_guest THEN m.host_id ELSE NEW.user_id END,
+           CASE WHEN NEW.is_guest THEN 'guest_added' ELSE 'joined' END,
+           json_object('member', NEW.user_id, 'status', NEW.status), NEW.joined_at
+    FROM masterclasses m WHERE m.id = NEW.masterclass_id;
 END;

@@ -431,12 +431,9 @@ mod in_tx {
             } else {
                 ParticipantStatus::Waitlisted
             };
-            // Each guest's sign-up is an event of its own: its id orders the seats.
-            let detail = json!({ "member": guest });
-            let added = "guest_added";
-            let event =
-                activity::record(conn, Some(guild), Some(mc.id), host, added, detail, now).await?;
-            let seat = participants::insert(conn, mc.id, guest, status, true, event, now).await?;
+            // Each guest's sign-up is an event of its own (recorded with it): it orders the seats.
+            let seat = participants::insert(conn, mc.id, guest, status, true, now).await?;
+            let event = seat.arrival;
             let payload = match status {
                 ParticipantStatus::Attending => {
                     attending.push(guest);
@@ -459,8 +456,8 @@ mod in_tx {
         })
     }
 
-    /// One read decides (the masterclass, its counts and the member's own sign-up), then three
-    /// writes: the activity entry, the sign-up (numbered by it), the notifications.
+    /// One read decides (the masterclass, its counts and the member's own sign-up), then two
+    /// writes: the sign-up (with its activity entry) and the notifications.
     pub async fn join(
         conn: &mut SqliteConnection,
         caller: Caller,
@@ -509,19 +506,10 @@ mod in_tx {
         } else {
             "attending"
         };
-        let detail = json!({ "status": status_name });
-        let (guild, member) = (mc.guild_id, caller.user_id);
-        let event = activity::record(
-            conn,
-            Some(guild),
-            Some(mc.id),
-            member,
-            "joined",
-            detail,
-            now,
-        )
-        .await?;
-        let seat = participants::insert(conn, mc.id, member, status, false, event, now).await?;
+        let member = caller.user_id;
+        // The sign-up is recorded in the activity log with it; its number is the event's.
+        let seat = participants::insert(conn, mc.id, member, status, false, now).await?;
+        let event = seat.arrival;
         let mut notices = Notices::default();
         let to_host = json!({
             "member": member, "status": status_name,

@@ -82,8 +82,9 @@ pub async fn counts(conn: &mut SqliteConnection, mc: MasterclassId) -> sqlx::Res
     }))
 }
 
-/// Adds a sign-up. `arrival` is the id of the activity entry that records it: ids only grow,
-/// so it orders the waitlist and is never given to another sign-up (a member who leaves and
+/// Adds a sign-up and returns it. Its `arrival` is the next activity id, and the activity
+/// entry recording the sign-up is written under it (a trigger: see the migrations): ids only
+/// grow, so it orders the waitlist and no other sign-up ever gets it (a member who leaves and
 /// comes back is a new sign-up, with fresh reminders).
 pub async fn insert(
     conn: &mut SqliteConnection,
@@ -91,22 +92,21 @@ pub async fn insert(
     user: UserId,
     status: Status,
     is_guest: bool,
-    arrival: i64,
     now: DateTime<Utc>,
 ) -> sqlx::Result<Participant> {
     let (user_id, now) = (db_id(user.0), db_time(now));
     let stored = stored(status);
-    sqlx::query!(
-        "INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
-         VALUES (?, ?, ?, ?, ?, ?)",
+    let arrival = sqlx::query_scalar!(
+        r#"INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
+           VALUES (?, ?, ?, (SELECT COALESCE(MAX(id), 0) + 1 FROM activity), ?, ?)
+           RETURNING arrival AS "arrival!""#,
         mc.0,
         user_id,
         stored,
-        arrival,
         is_guest,
         now,
     )
-    .execute(conn)
+    .fetch_one(conn)
     .await?;
     Ok(Participant {
         user_id: user,

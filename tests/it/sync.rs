@@ -504,3 +504,21 @@ async fn a_restart_resumes_a_sync_that_was_claimed() {
     assert_eq!(announcements_of(&s.fake, id), 1);
     s.ids(id).await;
 }
+
+#[tokio::test]
+async fn a_thread_is_archived_not_locked_a_day_after_the_end() {
+    let s = Sync::start().await;
+    let id = s.host(request("Rust ownership")).await;
+    s.sync_at(helpers::now()).await;
+    let (_, thread, _) = s.ids(id).await;
+    let mc = s.app.service.masterclass_in(GUILD, id).await.unwrap();
+    let end = mc.starts_at + chrono::Duration::minutes(90);
+    s.sync_at(end + chrono::Duration::hours(23)).await;
+    assert!(!s.fake.thread_state(thread).unwrap().0, "open for a day");
+    s.sync_at(end + chrono::Duration::hours(24)).await;
+    let (archived, locked, _) = s.fake.thread_state(thread).unwrap();
+    assert!(
+        archived && !locked,
+        "archived, and anyone posting reopens it"
+    );
+}

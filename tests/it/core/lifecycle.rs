@@ -489,3 +489,33 @@ async fn a_member_who_leaves_and_comes_back_gets_fresh_reminders() {
         .collect();
     assert_eq!(pending.len(), 4, "24 h and 15 min before, by DM and email");
 }
+
+#[tokio::test]
+async fn every_sign_up_is_in_the_activity_log_under_its_number() {
+    let app = spawn_service().await;
+    let mut req = request("Rust ownership");
+    req.guests = vec![(UserId(777), false)];
+    let id = app.host(req).await.masterclass.id;
+    app.service.join(&member(1), id, now()).await.unwrap();
+    let mut conn = app.db.reader().acquire().await.unwrap();
+    let logged: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT a.action, a.actor_id, a.detail FROM participants p
+         JOIN activity a ON a.id = p.arrival ORDER BY p.arrival",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let actions: Vec<(&str, i64)> = logged.iter().map(|(a, u, _)| (a.as_str(), *u)).collect();
+    assert_eq!(
+        actions,
+        [
+            ("guest_added", MENTOR.0 as i64),
+            ("joined", member(1).user_id.0 as i64)
+        ]
+    );
+    assert!(
+        logged[1].2.contains("\"status\":\"attending\""),
+        "{}",
+        logged[1].2
+    );
+}
