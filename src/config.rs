@@ -92,13 +92,13 @@ pub enum LogFormat {
     Json,
 }
 
-/// serde's own message ("unknown variant") names neither the setting nor the environment
-/// variable an admin would change; any value that is not a format (`1`, `"xml"`) gets this one.
+/// serde's own message ("unknown variant") hides the choices; any value that is not a format
+/// (`1`, `"xml"`) gets this one. [`one_line`] adds the setting and its environment variable.
 fn log_format<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<LogFormat, D::Error> {
     let value = serde_json::Value::deserialize(deserializer)?;
     LogFormat::deserialize(&value).map_err(|_| {
         serde::de::Error::custom(format!(
-            "{value} is not a log format: set log.format (MCB_LOG__FORMAT) to \"pretty\" or \"json\""
+            "{value} is not a log format: use \"pretty\" or \"json\""
         ))
     })
 }
@@ -122,14 +122,25 @@ impl Settings {
     }
 }
 
-/// figment reports every problem; the first, with the setting it concerns, is what a person needs.
+/// figment reports every problem; the first, with the setting it concerns and the environment
+/// variable that sets it (the value may come from either), is what a person needs.
 fn one_line(error: &figment::Error) -> String {
     let first = error.clone().into_iter().next();
     match first {
-        Some(e) if !e.path.is_empty() => format!("setting `{}`: {}", e.path.join("."), e.kind),
+        Some(e) if !e.path.is_empty() => format!(
+            "setting `{}` ({}): {}",
+            e.path.join("."),
+            env_var(&e.path),
+            e.kind
+        ),
         Some(e) => e.kind.to_string(),
         None => error.to_string(),
     }
+}
+
+/// `email.smtp_port` is set by `MCB_EMAIL__SMTP_PORT` (see [`Settings::load`]).
+fn env_var(path: &[String]) -> String {
+    format!("MCB_{}", path.join("__").to_uppercase())
 }
 
 /// How the connection to the SMTP server is secured.
@@ -182,5 +193,40 @@ impl Default for EmailSettings {
             pool_max_size: 4,
             timeout_seconds: 30,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    fn load_error(default_toml: &str) -> String {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("default.toml"), default_toml).unwrap();
+        format!("{:#}", Settings::load(dir.path()).unwrap_err())
+    }
+
+    #[test]
+    fn a_bad_value_names_the_setting_and_its_environment_variable() {
+        let error = load_error("[email]\nsmtp_port = \"twenty-five\"\n");
+        assert!(
+            error.starts_with(
+                "invalid configuration: setting `email.smtp_port` (MCB_EMAIL__SMTP_PORT): \
+                 invalid type"
+            ),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_bad_log_format_says_which_formats_exist() {
+        let error = load_error("[log]\nformat = \"xml\"\n");
+        assert!(
+            error.ends_with(
+                "setting `log.format` (MCB_LOG__FORMAT): \"xml\" is not a log format: \
+                 use \"pretty\" or \"json\""
+            ),
+            "{error}"
+        );
     }
 }

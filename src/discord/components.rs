@@ -7,7 +7,7 @@ use super::pending::SaveStart;
 use super::render::{self, Action};
 use super::{Data, Error};
 use crate::calendar::{masterclass_ics, IcsEvent, IcsMethod};
-use crate::domain::{Caller, MasterclassId, UserError};
+use crate::domain::{plural, Caller, MasterclassId, UserError};
 use crate::service::HostRequest;
 use chrono::Utc;
 use futures::FutureExt as _;
@@ -221,8 +221,9 @@ async fn on_click(
             let told = cancelled.attending.len() + cancelled.waitlist.len();
             let edit = EditInteractionResponse::new()
                 .content(format!(
-                    "**{}** is cancelled. {told} member(s) are being told why.",
-                    render::truncate(&mc.title, 100)
+                    "**{}** is cancelled. Telling {} why.",
+                    render::truncate(&mc.title, 100),
+                    plural(told as u64, "member", "members")
                 ))
                 .components(vec![])
                 .allowed_mentions(CreateAllowedMentions::new());
@@ -292,23 +293,28 @@ async fn save(
     };
     data.pending.end_save(key, Some(hosted.masterclass.id));
     data.changed();
+    // The whole preview goes: its embed and "check the time" footer describe a draft.
     let edit = EditInteractionResponse::new()
         .content(render::truncate(&saved_text(&hosted.masterclass), 2000))
+        .embeds(vec![])
         .components(vec![])
         .allowed_mentions(CreateAllowedMentions::new());
     click.edit_response(ctx, edit).await?;
     Ok(())
 }
 
+/// Where to look now: the announcement carries the thread and the event, which follow shortly.
 fn saved_text(mc: &crate::domain::Masterclass) -> String {
-    let place = mc
-        .announcement_channel_id
-        .map(|c| format!(" in <#{c}>"))
-        .unwrap_or_default();
-    format!(
-        "Saved! **{}** is announced{place}, with its discussion thread and a server event.",
-        render::truncate(&mc.title, 100)
-    )
+    let title = render::truncate(&mc.title, 100);
+    match mc.announcement_channel_id {
+        Some(c) => format!(
+            "Saved! **{title}** is announced in <#{c}>; its discussion thread and server event \
+             follow there."
+        ),
+        None => {
+            format!("Saved! **{title}** is announced with its discussion thread and server event.")
+        }
+    }
 }
 
 async fn on_form(

@@ -1,3 +1,4 @@
+use super::text::plural;
 use thiserror::Error;
 
 /// A refusal the user can act on. `Display` is exactly what the user reads.
@@ -23,7 +24,7 @@ pub enum UserError {
     DurationOutOfRange,
     #[error("The capacity must be between 1 and 1000 seats.")]
     CapacityOutOfRange,
-    #[error("The capacity can't go below the {attending} members already attending.")]
+    #[error("The capacity can't go below the {} already attending.", plural(*.attending, "member", "members"))]
     CapacityBelowAttendees { attending: u32 },
     #[error("“{0}” is not a time zone I know. Use an IANA name such as `Europe/Paris` or `America/New_York`.")]
     UnknownTimeZone(String),
@@ -39,6 +40,8 @@ pub enum UserError {
     NotYours,
     #[error("The location must be a voice or stage channel of this server, or an http(s) link.")]
     BadLocation,
+    #[error("That link has {len} characters; Discord keeps at most 100 for an event's place, so it would be cut and stop working. Use a shorter link.")]
+    LinkTooLong { len: usize },
     #[error("At most 25 guests can be invited.")]
     TooManyGuests,
     #[error("You can't invite yourself as a guest: the host doesn't take a seat.")]
@@ -47,7 +50,7 @@ pub enum UserError {
     DuplicateGuest,
     #[error("Bots can't be guests.")]
     BotAsGuest,
-    #[error("Masterclasses aren't enabled on this server. Ask an admin to switch them on — 1:1 sessions still work as usual.")]
+    #[error("Masterclasses aren't enabled on this server yet. Ask a server admin to switch them on with `/masterclass-admin enable`; `/help` explains how masterclasses work.")]
     NotEnabled,
     #[error("Only members with the host role can host masterclasses here.")]
     NotHostRole,
@@ -59,7 +62,7 @@ pub enum UserError {
     NotFound,
     #[error("Only the host or a server admin can do that.")]
     NotHostOrAdmin,
-    #[error("Only server admins (Manage Server) can change these settings.")]
+    #[error("Only server admins (Manage Server) can see or change this server's masterclass settings and delivery reports.")]
     NotAdmin,
     #[error("You're already attending this masterclass.")]
     AlreadyAttending,
@@ -89,7 +92,7 @@ pub enum UserError {
     NoPendingEmail,
     #[error("That code has expired. Ask for a new one with `/settings email set`.")]
     CodeExpired,
-    #[error("That code isn't right. {remaining} tries left.")]
+    #[error("That code isn't right. {} left.", plural(*.remaining, "try", "tries"))]
     WrongCode { remaining: u32 },
     #[error("Too many wrong codes. Ask for a new one with `/settings email set`.")]
     TooManyWrongCodes,

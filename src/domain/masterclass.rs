@@ -97,17 +97,25 @@ pub enum Location {
 }
 
 impl Location {
+    /// Discord keeps at most this many characters as a scheduled event's place: a longer link
+    /// would be cut there and stop working.
+    pub const MAX_LINK_CHARS: usize = 100;
+
+    /// An http(s) link, counted as stored (normalised), so the event shows it whole.
     pub fn url(raw: &str) -> Result<Self, UserError> {
         let raw = raw.trim();
         let parsed = url::Url::parse(raw).map_err(|_| UserError::BadLocation)?;
         let ok = matches!(parsed.scheme(), "http" | "https")
-            && parsed.host_str().is_some_and(|host| !host.is_empty())
-            && raw.len() <= 500;
-        if ok {
-            Ok(Self::Url(parsed.to_string()))
-        } else {
-            Err(UserError::BadLocation)
+            && parsed.host_str().is_some_and(|host| !host.is_empty());
+        if !ok {
+            return Err(UserError::BadLocation);
         }
+        let link = parsed.to_string();
+        let len = link.chars().count();
+        if len > Self::MAX_LINK_CHARS {
+            return Err(UserError::LinkTooLong { len });
+        }
+        Ok(Self::Url(link))
     }
 
     /// The stored form: `channel:<id>` or the URL.
@@ -372,6 +380,13 @@ mod tests {
             Err(UserError::BadLocation)
         );
         assert_eq!(Location::url("ftp://x.org"), Err(UserError::BadLocation));
+        let longest = format!("https://x.org/{}", "a".repeat(86));
+        assert_eq!(longest.len(), Location::MAX_LINK_CHARS);
+        assert!(Location::url(&longest).is_ok());
+        assert_eq!(
+            Location::url(&format!("{longest}b")),
+            Err(UserError::LinkTooLong { len: 101 })
+        );
         let channel = Location::Channel(ChannelId(42));
         assert_eq!(Location::from_stored(&channel.to_stored()), Some(channel));
     }

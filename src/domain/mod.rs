@@ -18,7 +18,7 @@ pub use settings::{
     hash_code, EmailAddress, GuildSettings, MemberSettings, ReminderOffsets, TimeZone,
     VerificationCode, CODE_LIFETIME_MINUTES, MAX_CODES_PER_HOUR, MAX_CODE_FAILURES,
 };
-pub use text::{truncate, CancelReason, Description, SupportText, Title};
+pub use text::{plural, truncate, CancelReason, Description, SupportText, Title};
 
 /// Who is asking. Authorization is decided by the use cases from this, never by the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -41,6 +41,12 @@ pub fn truncate(text: &str, max: usize) -> String {
     cut
 }
 
+/// A count with its noun, "1 member" or "2 members": one rule for every answer that counts.
+pub fn plural(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 macro_rules! text_type {
     ($(#[$doc:meta])* $name:ident, $field:literal, $max:literal, $multiline:literal) => {
         $(#[$doc])*
@@ -134,6 +140,13 @@ mod tests {
                 field: "description"
             })
         );
+    }
+
+    #[test]
+    fn plural_picks_the_noun_by_count() {
+        assert_eq!(plural(0u32, "member", "members"), "0 members");
+        assert_eq!(plural(1u32, "member", "members"), "1 member");
+        assert_eq!(plural(2u64, "try", "tries"), "2 tries");
     }
 
     #[test]

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use lettre::message::header::{ContentTransferEncoding, ContentType};
-use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, MessageBuilder, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -144,6 +144,7 @@ impl Mailer {
             // lettre adds no Message-ID by itself; one on the sender's domain
             // (not this machine's hostname) looks less like spam.
             .message_id(Some(message_id(&self.inner.from)));
+        builder = notification_headers(builder, &self.inner.from);
         if let Some(reply_to) = &self.inner.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
@@ -239,6 +240,20 @@ fn classify_smtp_error(err: lettre::transport::smtp::Error) -> SendError {
         }
         _ => SendError::Transient(message),
     }
+}
+
+/// Tells mail providers this is an automatic notification: no auto-replies to it (RFC 3834), and
+/// an unsubscribe they can offer (RFC 2369, mailto to the sender: whoever runs the bot reads it).
+fn notification_headers(builder: MessageBuilder, from: &Mailbox) -> MessageBuilder {
+    let raw = |name: &'static str, value: String| {
+        HeaderValue::new(HeaderName::new_from_ascii_str(name), value)
+    };
+    builder
+        .raw_header(raw("Auto-Submitted", "auto-generated".to_owned()))
+        .raw_header(raw(
+            "List-Unsubscribe",
+            format!("<mailto:{}?subject=unsubscribe>", from.email),
+        ))
 }
 
 fn message_id(from: &Mailbox) -> String {

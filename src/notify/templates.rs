@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use super::{CalendarAttachment, OutgoingEmail};
 use crate::calendar::IcsMethod;
+use crate::domain::plural;
 
 /// Emails use the domain's kinds; `Starting` exists only as a thread message and has no email.
 pub use crate::domain::NoticeKind;
@@ -189,11 +190,12 @@ pub fn format_utc_start(start: DateTime<Utc>) -> String {
 
 /// "45 minutes", "1 hour", "1 hour 30 minutes", "2 hours".
 pub fn format_duration(minutes: u32) -> String {
-    let plural = |n: u32, unit: &str| format!("{n} {unit}{}", if n == 1 { "" } else { "s" });
+    let hours = |h: u32| plural(h, "hour", "hours");
+    let mins = |m: u32| plural(m, "minute", "minutes");
     match (minutes / 60, minutes % 60) {
-        (0, m) => plural(m, "minute"),
-        (h, 0) => plural(h, "hour"),
-        (h, m) => format!("{} {}", plural(h, "hour"), plural(m, "minute")),
+        (0, m) => mins(m),
+        (h, 0) => hours(h),
+        (h, m) => format!("{} {}", hours(h), mins(m)),
     }
 }
 

@@ -1,7 +1,9 @@
 //! What admins see of notifications that did not get through.
 
 use super::{Result, Service};
-use crate::domain::{Caller, Channel, ChannelId, MasterclassId, NoticeKind, UserError, UserId};
+use crate::domain::{
+    plural, Caller, Channel, ChannelId, MasterclassId, NoticeKind, UserError, UserId,
+};
 use crate::store::{outbox, sync};
 use chrono::{DateTime, Utc};
 
@@ -137,10 +139,7 @@ pub fn describe(problem: &DeliveryProblem) -> String {
         .masterclass_id
         .map(|id| format!(" · masterclass {id}"))
         .unwrap_or_default();
-    let attempts = match problem.attempts {
-        1 => "1 attempt".to_owned(),
-        n => format!("{n} attempts"),
-    };
+    let attempts = plural(problem.attempts, "attempt", "attempts");
     let state = match (problem.failed_at, problem.next_attempt_at) {
         (Some(at), _) => format!("gave up <t:{}:R>", at.timestamp()),
         (None, Some(at)) => format!("next try <t:{}:R>", at.timestamp()),

@@ -143,6 +143,15 @@ async fn invitation_arrives_with_text_html_and_calendar() {
     assert!(message
         .message_id()
         .is_some_and(|id| id.ends_with("@example.org")));
+    // A notification, not a person: no auto-replies, and providers can offer to unsubscribe.
+    assert_eq!(
+        message.header_raw("Auto-Submitted").map(str::trim),
+        Some("auto-generated")
+    );
+    assert_eq!(
+        message.header_raw("List-Unsubscribe").map(str::trim),
+        Some("<mailto:bot@example.org?subject=unsubscribe>")
+    );
 
     let text = message.body_text(0).unwrap();
     let html = message.body_html(0).unwrap();

@@ -3,7 +3,7 @@
 use super::{caller, complete_zone, place, Ctx, Error};
 use crate::discord::pending::Draft;
 use crate::discord::render::Action;
-use crate::domain::{TimeZone, UserError, UserId};
+use crate::domain::{TimeZone, UserError, UserId, MAX_GUESTS};
 use poise::serenity_prelude as serenity;
 use serenity::{
     CreateActionRow, CreateInputText, CreateInteractionResponse, CreateModal, InputTextStyle,
@@ -21,6 +21,39 @@ fn mentioned_users(text: &str) -> Result<Vec<u64>, Error> {
                 .ok_or_else(|| UserError::BadGuestList.into())
         })
         .collect()
+}
+
+/// Everyone invited, once each (`guest` first, then the mentions), counted before anyone is
+/// looked up: 200 mentions must not become 200 requests before a form due within 3 seconds.
+fn invited(guest: Option<u64>, mentions: Vec<u64>) -> Result<Vec<u64>, UserError> {
+    let mut ids: Vec<u64> = Vec::new();
+    for id in guest.into_iter().chain(mentions) {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+        if ids.len() > MAX_GUESTS {
+            return Err(UserError::TooManyGuests);
+        }
+    }
+    Ok(ids)
+}
+
+/// Each guest with whether it is a bot: from what the interaction carries, else from Discord.
+async fn with_bot_flags(ctx: Ctx<'_>, ids: Vec<u64>) -> Result<Vec<(UserId, bool)>, Error> {
+    let resolved = match ctx {
+        poise::Context::Application(app) => Some(&app.interaction.data.resolved.users),
+        poise::Context::Prefix(_) => None,
+    };
+    let mut guests = Vec::with_capacity(ids.len());
+    for id in ids {
+        let known = resolved.and_then(|users| users.get(&serenity::UserId::new(id)));
+        let is_bot = match known {
+            Some(user) => user.bot,
+            None => serenity::UserId::new(id).to_user(ctx).await?.bot,
+        };
+        guests.push((UserId(id), is_bot));
+    }
+    Ok(guests)
 }
 
 /// Host a masterclass: pick guests, a place and a time zone here, then fill in the form.
@@ -43,14 +76,9 @@ pub async fn host(
     if let Some(zone) = &time_zone {
         TimeZone::parse(zone)?;
     }
-    let mut guest_list = Vec::new();
-    if let Some(user) = guest {
-        guest_list.push((UserId(user.id.get()), user.bot));
-    }
-    for id in mentioned_users(guests.as_deref().unwrap_or(""))? {
-        let user = serenity::UserId::new(id).to_user(ctx).await?;
-        guest_list.push((UserId(id), user.bot));
-    }
+    let mentions = mentioned_users(guests.as_deref().unwrap_or(""))?;
+    let ids = invited(guest.map(|user| user.id.get()), mentions)?;
+    let guest_list = with_bot_flags(ctx, ids).await?;
     let draft = Draft {
         guild_id: caller.guild_id,
         host_id: caller.user_id,
@@ -110,6 +138,17 @@ pub async fn host(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guests_are_counted_once_each_and_at_most_25() {
+        assert_eq!(invited(Some(1), vec![2, 1, 2, 3]), Ok(vec![1, 2, 3]));
+        let many: Vec<u64> = (1..=25).cycle().take(60).collect();
+        assert_eq!(invited(None, many).map(|ids| ids.len()), Ok(25));
+        assert_eq!(
+            invited(Some(100), (1..=25).collect()),
+            Err(UserError::TooManyGuests)
+        );
+    }
 
     #[test]
     fn guests_are_mentions_and_anything_else_is_refused() {

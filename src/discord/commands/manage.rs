@@ -35,7 +35,7 @@ pub async fn cancel(
         reason: reason.clone(),
     });
     let text = format!(
-        "Cancel **{}** ({})? {} attending and {} waiting will be told:\n> {}\nThis can't be undone.",
+        "Cancel **{}**, {}? {} attending and {} waiting will be told:\n> {}\nThis can't be undone.",
         render::truncate(&mc.title, 100),
         render::when(mc.starts_at),
         counts.attending,

@@ -5,7 +5,7 @@ use super::{answer, caller, complete_masterclass, defer, say, Ctx, Error};
 use crate::calendar::{calendar_of, IcsEvent};
 use crate::discord::flows::{self, masterclass_id};
 use crate::discord::render::{self, Action};
-use crate::domain::{MasterclassId, UserId};
+use crate::domain::{plural, MasterclassId, UserId};
 use crate::service::{SessionFilter, SessionRole};
 use chrono::Utc;
 use poise::serenity_prelude as serenity;
@@ -181,9 +181,32 @@ pub async fn calendar(ctx: Ctx<'_>) -> Result<(), Error> {
         .map(|s| IcsEvent::of(&s.masterclass))
         .collect();
     let file = CreateAttachment::bytes(calendar_of(&events).into_bytes(), "masterclasses.ics");
-    let text = format!(
-        "{} upcoming session(s). Open the file to add them to your calendar.",
-        events.len()
-    );
+    let text = calendar_text(events.len());
     answer(ctx, CreateReply::default().content(text).attachment(file)).await
+}
+
+/// "1 upcoming session. Open the file to add it to your calendar." (the pronoun follows the count).
+fn calendar_text(sessions: usize) -> String {
+    format!(
+        "{}. Open the file to add {} to your calendar.",
+        plural(sessions as u64, "upcoming session", "upcoming sessions"),
+        if sessions == 1 { "it" } else { "them" }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::calendar_text;
+
+    #[test]
+    fn the_calendar_answer_counts_in_words() {
+        assert_eq!(
+            calendar_text(1),
+            "1 upcoming session. Open the file to add it to your calendar."
+        );
+        assert_eq!(
+            calendar_text(3),
+            "3 upcoming sessions. Open the file to add them to your calendar."
+        );
+    }
 }

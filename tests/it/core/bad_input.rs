@@ -1,7 +1,7 @@
 //! Every refusal is specific and changes nothing: a dump of every table is compared.
 
 use crate::helpers::*;
-use masterclass_bot::domain::{Caller, GuildId, MasterclassId, UserError, UserId};
+use masterclass_bot::domain::{Caller, GuildId, Location, MasterclassId, UserError, UserId};
 use masterclass_bot::service::{Error, GuildSettingsChange, HostRequest, MasterclassEdit, Service};
 
 enum Op {
@@ -10,6 +10,8 @@ enum Op {
     Leave(Caller, MasterclassId),
     Cancel(Caller, MasterclassId, String),
     Edit(Caller, MasterclassId, MasterclassEdit),
+    /// A link typed as the new place: read as the adapter reads it, then the edit.
+    EditLink(Caller, MasterclassId, String),
     Remove(Caller, MasterclassId, UserId),
     Settings(Caller, GuildSettingsChange),
     Zone(UserId, String),
@@ -26,6 +28,14 @@ async fn run(service: &Service, op: Op) -> Result<(), Error> {
         Op::Leave(c, id) => service.leave(&c, id, t).await.map(drop),
         Op::Cancel(c, id, reason) => service.cancel(&c, id, &reason, t).await.map(drop),
         Op::Edit(c, id, edit) => service.edit(&c, id, edit, t).await.map(drop),
+        Op::EditLink(c, id, link) => {
+            let location = Some(Location::url(&link)?);
+            let edit = MasterclassEdit {
+                location,
+                ..Default::default()
+            };
+            service.edit(&c, id, edit, t).await.map(drop)
+        }
         Op::Remove(c, id, user) => service.remove_participant(&c, id, user, t).await.map(drop),
         Op::Settings(c, change) => service.update_guild_settings(&c, change, t).await.map(drop),
         Op::Zone(user, zone) => service.set_member_time_zone(user, &zone, t).await.map(drop),
@@ -400,6 +410,15 @@ async fn bad_input_gets_its_own_refusal_and_changes_nothing() {
                 edit(|e| e.title = Some("Mine".into())),
             ),
             NotFound,
+        ),
+        (
+            "a link too long for the event's place",
+            EditLink(
+                host.clone(),
+                id,
+                format!("https://meet.example.org/{}", "a".repeat(76)),
+            ),
+            LinkTooLong { len: 101 },
         ),
         (
             "remove a non-participant",

@@ -84,6 +84,80 @@ async fn host_refuses_two_places_and_guests_that_are_not_mentions() {
     .await;
 }
 
+/// Requests to Discord for a user's profile since `mark`.
+fn user_lookups(bot: &TestBot, mark: usize) -> Vec<String> {
+    bot.fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.seq >= mark && r.is("GET", "/users/*"))
+        .map(|r| r.route().to_owned())
+        .collect()
+}
+
+fn mentions(ids: impl IntoIterator<Item = u64>) -> String {
+    let all: Vec<String> = ids.into_iter().map(|id| format!("<@{id}>")).collect();
+    all.join(" ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_counts_mentioned_guests_once_each_before_looking_anyone_up() {
+    let bot = spawn_bot().await;
+    bot.admin_setup().await;
+    let before = settled(&bot).await;
+    // Strangers: in no server the bot shares, so each would be a request (and a 404 here).
+    let thirty = mentions((0..30).map(|n| 990_000_000_000_000_000 + n));
+    let h = bot
+        .command(
+            MENTOR,
+            "host",
+            json!([{"name": "guests", "type": 3, "value": thirty}]),
+        )
+        .await;
+    refused(
+        &bot,
+        &before,
+        h,
+        "At most 25 guests can be invited.",
+        "30 guests",
+    )
+    .await;
+    assert_eq!(user_lookups(&bot, before.1), Vec::<String>::new());
+
+    // The same member listed again is one guest, not a refusal.
+    let repeated = format!("<@{GUEST_A}> <@!{GUEST_A}> {}", mentions([GUEST_B; 3]));
+    let h = bot
+        .command(
+            MENTOR,
+            "host",
+            json!([
+                {"name": "guest", "type": 6, "value": GUEST_A.to_string()},
+                {"name": "guests", "type": 3, "value": repeated},
+            ]),
+        )
+        .await;
+    let modal = h.callback(T).await;
+    assert_eq!(modal.body["type"], 9, "the form opens: {modal}");
+    let form_id = modal.body["data"]["custom_id"].as_str().unwrap();
+    let start = (chrono::Utc::now() + chrono::Duration::days(3))
+        .format("%Y-%m-%d 18:00")
+        .to_string();
+    let fields = [
+        ("title", "Twice invited"),
+        ("description", "Guests once each"),
+        ("start", start.as_str()),
+    ];
+    let submit = bot
+        .fake
+        .interact(bot.fake.modal_submit(GENERAL, MENTOR, form_id, &fields))
+        .await;
+    let preview = submit.callback(T).await;
+    assert_eq!(
+        field(&preview.body["data"], "Guests"),
+        format!("<@{GUEST_A}> <@{GUEST_B}>"),
+        "{preview}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn values_autocomplete_never_offered_are_not_found() {
     let bot = spawn_bot().await;

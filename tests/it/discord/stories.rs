@@ -14,10 +14,11 @@ async fn members_without_the_role_and_disabled_servers_are_refused() {
     let bot = spawn_bot().await;
     // Not enabled yet: the article's answer.
     let h = bot.command(MENTOR, "host", json!([])).await;
-    assert!(bot
-        .reply_text(&h)
-        .await
-        .contains("aren't enabled on this server"));
+    assert_eq!(
+        bot.reply_text(&h).await,
+        "Masterclasses aren't enabled on this server yet. Ask a server admin to switch them on \
+         with `/masterclass-admin enable`; `/help` explains how masterclasses work."
+    );
 
     bot.admin_setup().await;
     let h = bot.command(MENTEE, "host", json!([])).await;
@@ -32,11 +33,15 @@ async fn members_without_the_role_and_disabled_servers_are_refused() {
         "Only members with the host role can host masterclasses here."
     );
 
-    // A member can't change server settings either.
-    let h = bot
-        .command_in(GENERAL, MENTEE, "masterclass-admin", "enable", json!([]))
-        .await;
-    assert!(bot.reply_text(&h).await.contains("Only server admins"));
+    // A member can't change server settings either, nor view them.
+    let admins_only = "Only server admins (Manage Server) can see or change this server's \
+                       masterclass settings and delivery reports.";
+    for sub in ["enable", "show"] {
+        let h = bot
+            .command_in(GENERAL, MENTEE, "masterclass-admin", sub, json!([]))
+            .await;
+        assert_eq!(bot.reply_text(&h).await, admins_only, "{sub}");
+    }
 
     // Another server never enabled masterclasses.
     let h = bot
@@ -241,6 +246,10 @@ async fn cancelling_asks_for_confirmation_then_updates_announcement_and_event() 
         text.contains("I'm ill, sorry") && text.contains("can't be undone"),
         "{text}"
     );
+    assert!(
+        text.starts_with("Cancel **Will be cancelled**, <t:") && !text.contains("))"),
+        "no nested parentheses: {text}"
+    );
     let confirm_id = confirm.body["data"]["components"][0]["components"][0]["custom_id"]
         .as_str()
         .unwrap()
@@ -255,7 +264,10 @@ async fn cancelling_asks_for_confirmation_then_updates_announcement_and_event() 
 
     let mark = bot.fake.mark();
     let done = bot.click(MENTOR, &confirm_id, 1).await;
-    assert!(bot.reply_text(&done).await.contains("is cancelled"));
+    assert_eq!(
+        bot.reply_text(&done).await,
+        "**Will be cancelled** is cancelled. Telling 1 member why."
+    );
     let edit_route = format!("/channels/{ANNOUNCE}/messages/{}", hosted.message_id);
     let edit = wait_request(
         &bot,
@@ -514,6 +526,10 @@ async fn members_find_masterclasses_their_sessions_and_calendar_files() {
     let file = h.callback(T).await;
     let ics = String::from_utf8(file.files[0].data.to_vec()).unwrap();
     assert_eq!(file.files[0].filename.as_deref(), Some("masterclasses.ics"));
+    assert_eq!(
+        file.body["data"]["content"],
+        "1 upcoming session. Open the file to add it to your calendar."
+    );
     assert!(
         ics.contains("BEGIN:VEVENT")
             && ics.contains(&format!(
@@ -523,7 +539,10 @@ async fn members_find_masterclasses_their_sessions_and_calendar_files() {
         "{ics}"
     );
     let h = bot.command(MENTEE, "calendar", json!([])).await;
-    assert!(bot.reply_text(&h).await.starts_with("0 upcoming"));
+    assert_eq!(
+        bot.reply_text(&h).await,
+        "0 upcoming sessions. Open the file to add them to your calendar."
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -232,7 +232,16 @@ impl TestBot {
         let mark = self.fake.mark();
         let save = self.click(MENTOR, &save_id, 1).await;
         let saved = self.reply_text(&save).await;
-        assert!(saved.starts_with("Saved!"), "{saved}");
+        assert_eq!(
+            saved,
+            format!(
+                "Saved! **{title}** is announced in <#{ANNOUNCE}>; its discussion thread and \
+                 server event follow there."
+            )
+        );
+        let edit = save.original_edit(T).await;
+        assert_eq!(edit.body["embeds"], json!([]), "the preview is gone");
+        assert_eq!(edit.body["components"], json!([]), "no buttons left");
         self.published(mark).await
     }
 
