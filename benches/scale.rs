@@ -153,7 +153,7 @@ async fn seed(path: &std::path::Path, now: DateTime<Utc>) -> anyhow::Result<()> 
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 * ?2 - 1)
          INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
-         SELECT 1 + i / ?2, 100000 + (i * 7919) % 200000, 'attending', 1 + i % ?2, 0, ?3 FROM n
+         SELECT 1 + i / ?2, 100000 + (i * 7919) % 200000, 'attending', 1 + i, 0, ?3 FROM n
          WHERE true ON CONFLICT DO NOTHING",
     )
     .bind(MASTERCLASSES)
@@ -161,11 +161,13 @@ async fn seed(path: &std::path::Path, now: DateTime<Utc>) -> anyhow::Result<()> 
     .bind(start)
     .execute(&mut *tx)
     .await?;
-    // The busy member: 200 masterclasses spread over the year.
+    // The busy member: 200 masterclasses spread over the year. (Arrivals are activity ids: the
+    // sign-ups' activity entries are written with them.)
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
          INSERT INTO participants (masterclass_id, user_id, status, arrival, is_guest, joined_at)
-         SELECT i * 249, ?1, 'attending', 100 + i, 0, ?2 FROM n WHERE true ON CONFLICT DO NOTHING",
+         SELECT i * 249, ?1, 'attending', 10000000 + i, 0, ?2 FROM n
+         WHERE true ON CONFLICT DO NOTHING",
     )
     .bind(BUSY_MEMBER.0 as i64)
     .bind(start)
