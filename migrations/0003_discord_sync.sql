@@ -19,6 +19,8 @@ CREATE TABLE discord_sync (
     -- What Discord shows, as far as the worker knows (fingerprints of what it last sent).
     announcement_shown     TEXT,
     thread_name            TEXT,
+    intro_intent_at        INTEGER,           -- the thread's opening message is being posted
+    intro_posted           INTEGER NOT NULL DEFAULT 0,
     thread_state           TEXT NOT NULL DEFAULT 'open' CHECK (thread_state IN ('open', 'archived', 'closed')),
     event_shown            TEXT,
     event_status           INTEGER            -- 1 scheduled, 2 active, 3 completed, 4 canceled

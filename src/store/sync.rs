@@ -48,6 +48,9 @@ pub struct SyncState {
     /// Fingerprint of the announcement as last sent.
     pub announcement_shown: Option<String>,
     pub thread_name: Option<String>,
+    /// The thread's opening message: being posted since, and whether it is there.
+    pub intro_intent_at: Option<DateTime<Utc>>,
+    pub intro_posted: bool,
     pub thread_state: ThreadState,
     pub event_shown: Option<String>,
     pub event_status: Option<u8>,
@@ -64,6 +67,8 @@ struct Row {
     event_intent_at: Option<i64>,
     announcement_shown: Option<String>,
     thread_name: Option<String>,
+    intro_intent_at: Option<i64>,
+    intro_posted: bool,
     thread_state: String,
     event_shown: Option<String>,
     event_status: Option<i64>,
@@ -84,6 +89,8 @@ impl From<Row> for SyncState {
             event_intent_at: row.event_intent_at.map(from_db_time),
             announcement_shown: row.announcement_shown,
             thread_name: row.thread_name,
+            intro_intent_at: row.intro_intent_at.map(from_db_time),
+            intro_posted: row.intro_posted,
             thread_state: ThreadState::from_stored(&row.thread_state),
             event_shown: row.event_shown,
             event_status: row.event_status.map(|s| s as u8),
@@ -181,12 +188,13 @@ pub async fn get(
 ) -> sqlx::Result<Option<SyncState>> {
     let row = sqlx::query_as!(
         Row,
-        "SELECT s.masterclass_id, m.announcement_channel_id, m.announcement_message_id,
+        r#"SELECT s.masterclass_id, m.announcement_channel_id, m.announcement_message_id,
                 m.thread_id, m.event_id, s.announcement_intent_at, s.thread_intent_at,
-                s.event_intent_at, s.announcement_shown, s.thread_name, s.thread_state,
-                s.event_shown, s.event_status
-         FROM discord_sync s JOIN masterclasses m ON m.id = s.masterclass_id
-         WHERE s.masterclass_id = ?",
+                s.event_intent_at, s.announcement_shown, s.thread_name, s.intro_intent_at,
+                s.intro_posted AS "intro_posted: bool", s.thread_state, s.event_shown,
+                s.event_status
+           FROM discord_sync s JOIN masterclasses m ON m.id = s.masterclass_id
+           WHERE s.masterclass_id = ?"#,
         id.0,
     )
     .fetch_optional(conn)
@@ -218,10 +226,11 @@ pub async fn save(conn: &mut SqliteConnection, state: &SyncState) -> sqlx::Resul
     let event_intent = state.event_intent_at.map(db_time);
     let thread_state = state.thread_state.as_str();
     let event_status = state.event_status.map(i64::from);
+    let intro_intent = state.intro_intent_at.map(db_time);
     sqlx::query!(
         "UPDATE discord_sync SET announcement_intent_at = ?2, thread_intent_at = ?3,
              event_intent_at = ?4, announcement_shown = ?5, thread_name = ?6, thread_state = ?7,
-             event_shown = ?8, event_status = ?9
+             event_shown = ?8, event_status = ?9, intro_intent_at = ?10, intro_posted = ?11
          WHERE masterclass_id = ?1",
         id,
         announcement_intent,
@@ -232,6 +241,8 @@ pub async fn save(conn: &mut SqliteConnection, state: &SyncState) -> sqlx::Resul
         thread_state,
         state.event_shown,
         event_status,
+        intro_intent,
+        state.intro_posted,
     )
     .execute(conn)
     .await?;

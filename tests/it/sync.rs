@@ -522,3 +522,50 @@ async fn a_thread_is_archived_not_locked_a_day_after_the_end() {
         "archived, and anyone posting reopens it"
     );
 }
+
+#[tokio::test]
+async fn the_thread_opens_with_what_when_where_and_who_once() {
+    let s = Sync::start().await;
+    let id = s.host(request("Rust ownership")).await;
+    s.sync_at(helpers::now()).await;
+    let (_, thread, _) = s.ids(id).await;
+    let intro = s.fake.messages_in(thread);
+    assert_eq!(intro.len(), 1, "{intro:?}");
+    let text = intro[0]["content"].as_str().unwrap();
+    for part in [
+        "Rust ownership",
+        "<t:",
+        "Where:",
+        &format!("<@{MENTOR}>"),
+        "Leave",
+    ] {
+        assert!(text.contains(part), "{part} in {text}");
+    }
+    let posted = s.successful("POST", &format!("/channels/{thread}/messages"));
+    assert_eq!(
+        posted[0].body["allowed_mentions"]["parse"],
+        serde_json::json!([])
+    );
+    // A crash between posting it and recording it: the next pass finds it, posts no second.
+    s.app
+        .db
+        .write(move |conn| {
+            Box::pin(async move {
+                sqlx::query("UPDATE discord_sync SET intro_posted = 0 WHERE masterclass_id = ?")
+                    .bind(id.0)
+                    .execute(conn)
+                    .await
+                    .map(drop)
+            })
+        })
+        .await
+        .unwrap();
+    s.app
+        .service
+        .join(&member(1), id, helpers::now())
+        .await
+        .unwrap();
+    s.sync_at(helpers::now()).await;
+    assert_eq!(s.fake.messages_in(thread).len(), 1);
+    assert!(s.fake.thread_members(thread).contains(&10_001));
+}

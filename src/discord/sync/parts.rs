@@ -19,6 +19,26 @@ use serenity::http::{LightMethod, Request, Route};
 use sha2::Digest as _;
 use std::collections::BTreeSet;
 
+/// How the thread's opening message starts (and is recognised after a crash).
+const INTRO_MARK: &str = "👋 Welcome to the thread of";
+
+/// What, when, where, who hosts, how to leave. Nobody is pinged by it.
+fn intro_text(mc: &Masterclass) -> String {
+    let text = format!(
+        "{INTRO_MARK} **{}**.\n\
+         When: {}\n\
+         Where: {}\n\
+         Host: <@{}>\n\
+         Ask questions and share notes here. Attendees are added when they join; \
+         press **Leave** on the announcement to give up your seat (you leave the thread too).",
+        crate::notify::texts::escape(&mc.title),
+        render::when(mc.starts_at),
+        render::location_text(mc.location.as_ref()),
+        mc.host_id,
+    );
+    truncate(&text, 2000)
+}
+
 /// Discord's "thread is archived" refusal.
 const THREAD_ARCHIVED: i64 = 50083;
 /// How often a cancelled masterclass looks whether its thread posts are all settled.
@@ -291,6 +311,8 @@ impl SyncWorker {
                     .await?;
                 state.thread_state = ThreadState::Open;
             }
+            // The opening message first, so members find it when they are added.
+            self.intro(desired, state, thread, now).await?;
             self.thread_members(desired, state, thread).await?;
             return Ok(Some(archive_at));
         }
@@ -410,6 +432,49 @@ impl SyncWorker {
             }
         }
         Ok(None)
+    }
+
+    /// The thread's opening message: what, when, where, who hosts, how to leave. Posted once:
+    /// after a crash between posting and recording it, the thread is searched for it first.
+    async fn intro(
+        &self,
+        desired: &Desired,
+        state: &mut SyncState,
+        thread: ChannelId,
+        now: DateTime<Utc>,
+    ) -> Result<(), SyncError> {
+        if state.intro_posted {
+            return Ok(());
+        }
+        let channel_id = discord::ChannelId::new(thread.0);
+        if state.intro_intent_at.is_some() {
+            let bot = self.bot_user().await?;
+            let route = Route::ChannelMessages { channel_id };
+            let request =
+                Request::new(route, LightMethod::Get).params(Some(vec![("limit", "100".into())]));
+            let messages = self.discord.send_json(request).await?;
+            let found = messages.as_array().into_iter().flatten().any(|m| {
+                id_of(&m["author"]["id"]) == Some(bot)
+                    && m["content"]
+                        .as_str()
+                        .is_some_and(|c| c.starts_with(INTRO_MARK))
+            });
+            if found {
+                state.intro_posted = true;
+                return Ok(());
+            }
+        }
+        state.intro_intent_at = Some(now);
+        self.save(state).await?;
+        let message = CreateMessage::new()
+            .content(intro_text(&desired.mc))
+            .allowed_mentions(CreateAllowedMentions::new());
+        let route = Route::ChannelMessages { channel_id };
+        self.discord
+            .send(Request::new(route, LightMethod::Post).body(body(&message)))
+            .await?;
+        state.intro_posted = true;
+        Ok(())
     }
 
     async fn patch_thread(&self, thread: ChannelId, change: Value) -> Result<(), RestError> {
