@@ -1,7 +1,7 @@
 //! `/settings …`: a member's own time zone, notifications and email address.
 
 use super::{complete_zone, say, Ctx, Error};
-use crate::domain::{UserError, UserId};
+use crate::domain::UserId;
 use chrono::Utc;
 
 /// Your own settings: time zone, notifications, email.
@@ -65,22 +65,20 @@ pub async fn email(_ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
 
+// Works in a DM with the bot too (typing an address there is more private): member settings
+// are the same in every server.
 /// Set your address: a 6-digit code is sent to it.
 #[poise::command(slash_command, rename = "set")]
 pub async fn email_set(
     ctx: Ctx<'_>,
     #[description = "Your email address"] address: String,
 ) -> Result<(), Error> {
-    let guild = ctx.guild_id().ok_or(UserError::GuildOnly)?;
+    // From a DM the code belongs to no server: 0 is never a Discord id.
+    let guild = crate::domain::GuildId(ctx.guild_id().map_or(0, |g| g.get()));
     let user = UserId(ctx.author().id.get());
     ctx.data()
         .service
-        .request_email_code(
-            crate::domain::GuildId(guild.get()),
-            user,
-            &address,
-            Utc::now(),
-        )
+        .request_email_code(guild, user, &address, Utc::now())
         .await?;
     ctx.data().wake_worker.notify_one();
     say(ctx, "I've sent a 6-digit code to that address. Run `/settings email verify` with it within 30 minutes.").await

@@ -1,6 +1,7 @@
 //! User stories: the real bot against the fake Discord (see `support::bot`).
 
 mod adapter_input;
+mod direct;
 mod durable;
 mod stories;
 mod wait;
