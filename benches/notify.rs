@@ -235,6 +235,7 @@ async fn plain_lettre(port: u16, in_flight: u64) -> anyhow::Result<f64> {
         duration_minutes: 60,
         time_zone: chrono_tz::UTC,
         location: Some("https://meet.example.org/rust".into()),
+        location_url: Some("https://meet.example.org/rust".into()),
         thread_url: Some(format!("https://discord.com/channels/{GUILD}/{THREAD}")),
     };
     let mut notice = EmailNotice::new(NoticeKind::Cancelled, "there", Some(view));

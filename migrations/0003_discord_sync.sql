@@ -22,6 +22,10 @@ CREATE TABLE discord_sync (
     intro_intent_at        INTEGER,           -- the thread's opening message is being posted
     intro_posted           INTEGER NOT NULL DEFAULT 0,
     thread_state           TEXT NOT NULL DEFAULT 'open' CHECK (thread_state IN ('open', 'archived', 'closed')),
+    -- Times Discord said it archived the thread (inactivity), and how many the worker handled:
+    -- counted apart from thread_state, so a pass in flight cannot overwrite the news.
+    archived_by_discord    INTEGER NOT NULL DEFAULT 0,
+    archived_handled       INTEGER NOT NULL DEFAULT 0,
     event_shown            TEXT,
     event_status           INTEGER            -- 1 scheduled, 2 active, 3 completed, 4 canceled
 );

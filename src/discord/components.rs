@@ -1,9 +1,10 @@
 //! Buttons and forms, handled from their custom_id and the database alone, so they keep working
 //! after a restart. A custom_id is parsed strictly; anything else is refused and changes nothing.
 
+use super::commands::host;
 use super::error::user_message;
 use super::flows::{self, caller_of};
-use super::pending::SaveStart;
+use super::pending::{FormValues, SaveStart};
 use super::render::{self, Action};
 use super::{Data, Error};
 use crate::calendar::{masterclass_ics, IcsEvent, IcsMethod};
@@ -238,6 +239,15 @@ async fn on_click(
                 .create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
                 .await?;
         }
+        // The form again, as typed: only for the host, and only while they may still host.
+        Action::FixForm(key) => {
+            let draft = data.pending.own_draft(key, &caller)?;
+            let settings = data.service.ensure_can_host(&caller).await?;
+            let form = host::form(key, settings.default_capacity.get(), &draft.typed);
+            click
+                .create_response(ctx, CreateInteractionResponse::Modal(form))
+                .await?;
+        }
         Action::HostForm(_) => {
             click
                 .create_response(ctx, reply(UserError::Expired.to_string()))
@@ -342,20 +352,44 @@ async fn on_form(
                 _ => None,
             })
     };
-    let request = HostRequest {
+    let typed = FormValues {
         title: field("title").unwrap_or_default(),
         description: field("description").unwrap_or_default(),
         start: field("start").unwrap_or_default(),
-        duration_minutes: field("duration"),
-        capacity: field("capacity"),
+        duration: field("duration").unwrap_or_default(),
+        capacity: field("capacity").unwrap_or_default(),
+    };
+    let request = HostRequest {
+        title: typed.title.clone(),
+        description: typed.description.clone(),
+        start: typed.start.clone(),
+        duration_minutes: Some(typed.duration.clone()),
+        capacity: Some(typed.capacity.clone()),
         location: draft.location.clone(),
         guests: draft.guests.clone(),
         time_zone: draft.time_zone.clone(),
     };
-    let new = data
+    // Kept before the check, so a refusal can reopen the form with it.
+    draft.typed = typed;
+    data.pending.update_draft(key, draft.clone());
+    let new = match data
         .service
         .prepare_host(&caller, request, Utc::now())
-        .await?;
+        .await
+    {
+        Ok(new) => new,
+        Err(Error::User(refusal)) if typed_wrong(&refusal) => {
+            let reply = CreateInteractionResponseMessage::new()
+                .content(refusal.to_string())
+                .components(render::fix_button(key))
+                .ephemeral(true)
+                .allowed_mentions(CreateAllowedMentions::new());
+            form.create_response(ctx, CreateInteractionResponse::Message(reply))
+                .await?;
+            return Ok(());
+        }
+        Err(error) => return Err(error),
+    };
     let embed = render::preview(&new, caller.user_id);
     draft.checked = Some(new);
     data.pending.update_draft(key, draft);
@@ -369,6 +403,24 @@ async fn on_form(
     form.create_response(ctx, CreateInteractionResponse::Message(reply))
         .await?;
     Ok(())
+}
+
+/// A refusal of something typed in the host form, which the host can correct there: the
+/// refusal carries **Fix it** (the rest, such as a missing role or a bad option of the command,
+/// can't be fixed in the form).
+fn typed_wrong(refusal: &UserError) -> bool {
+    matches!(
+        refusal,
+        UserError::Empty { .. }
+            | UserError::TooLong { .. }
+            | UserError::ControlCharacters { .. }
+            | UserError::StartInPast
+            | UserError::StartTooFar
+            | UserError::UnreadableStart(_)
+            | UserError::SkippedStart { .. }
+            | UserError::DurationOutOfRange
+            | UserError::CapacityOutOfRange
+    )
 }
 
 /// Attendees, then the waitlist with positions.

@@ -17,7 +17,19 @@ pub struct Draft {
     pub guests: Vec<(UserId, bool)>,
     pub location: Option<Location>,
     pub time_zone: Option<String>,
+    /// What the host last typed in the form, to fill it in again after a refusal (**Fix it**).
+    pub typed: FormValues,
     pub checked: Option<NewMasterclass>,
+}
+
+/// The text inputs of the host form as typed (empty when left blank).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FormValues {
+    pub title: String,
+    pub description: String,
+    pub start: String,
+    pub duration: String,
+    pub capacity: String,
 }
 
 #[derive(Clone, Debug)]
@@ -102,6 +114,12 @@ impl Pending {
         if let Some(entry) = self.drafts.lock().expect("pending map").get_mut(&key) {
             entry.1 = draft;
         }
+    }
+    /// The draft for the host's own click (Fix it); it stays in place for the form.
+    pub fn own_draft(&self, key: u64, caller: &Caller) -> Result<Draft, UserError> {
+        let draft = self.draft(key).ok_or(UserError::Expired)?;
+        owns_draft(&draft, caller)?;
+        Ok(draft)
     }
     /// Discard: only the host's own click takes the draft away.
     pub fn discard_draft(&self, key: u64, caller: &Caller) -> Result<Draft, UserError> {

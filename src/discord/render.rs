@@ -3,10 +3,10 @@
 
 pub use crate::domain::truncate;
 use crate::domain::{
-    Location, Masterclass, MasterclassId, MasterclassStatus, NewMasterclass, UserId,
+    Location, Masterclass, MasterclassId, MasterclassStatus, NewMasterclass, RepeatedTime, UserId,
 };
 use crate::service::Counts;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, Utc};
 use poise::serenity_prelude as serenity;
 use serenity::{ButtonStyle, CreateActionRow, CreateButton, CreateEmbed};
 
@@ -28,6 +28,8 @@ pub enum Action {
     Calendar(MasterclassId),
     /// The host form of a draft.
     HostForm(u64),
+    /// Reopen the host form of a draft, filled in with what was typed.
+    FixForm(u64),
     Save(u64),
     Discard(u64),
     ConfirmCancel(u64),
@@ -42,6 +44,7 @@ impl Action {
             Action::Participants(id) => ("who", id.0 as u64),
             Action::Calendar(id) => ("ics", id.0 as u64),
             Action::HostForm(key) => ("form", key),
+            Action::FixForm(key) => ("fix", key),
             Action::Save(key) => ("save", key),
             Action::Discard(key) => ("discard", key),
             Action::ConfirmCancel(key) => ("cancel", key),
@@ -73,6 +76,7 @@ impl Action {
             "who" => Action::Participants(id()?),
             "ics" => Action::Calendar(id()?),
             "form" => Action::HostForm(number),
+            "fix" => Action::FixForm(number),
             "save" => Action::Save(number),
             "discard" => Action::Discard(number),
             "cancel" => Action::ConfirmCancel(number),
@@ -163,6 +167,11 @@ pub fn preview(new: &NewMasterclass, host: UserId) -> CreateEmbed {
             ),
             true,
         )
+        .fields(
+            new.start
+                .repeated_in(new.time_zone)
+                .map(|repeated| ("Repeated hour", repeated_line(repeated, new), false)),
+        )
         .field("Duration", format!("{} min", new.duration.minutes()), true)
         .field("Capacity", new.capacity.get().to_string(), true)
         .field(
@@ -174,6 +183,34 @@ pub fn preview(new: &NewMasterclass, host: UserId) -> CreateEmbed {
         .footer(serenity::CreateEmbedFooter::new(
             "Check the time: the date and time can't be changed after saving.",
         ))
+}
+
+/// The wall time of a start the clocks show twice, which of the two was taken, and its offset.
+fn repeated_line(repeated: RepeatedTime, new: &NewMasterclass) -> String {
+    format!(
+        "{} happens twice in {}; this is the {} (UTC{})",
+        repeated.local.format("%-d %B %H:%M"),
+        new.time_zone.name(),
+        if repeated.first { "first" } else { "second" },
+        utc_offset(repeated.utc_offset)
+    )
+}
+
+/// `+05:30`, `−04:00` (a real minus sign), `+00:00`.
+fn utc_offset(offset: FixedOffset) -> String {
+    let seconds = offset.local_minus_utc();
+    let sign = if seconds < 0 { '−' } else { '+' };
+    let minutes = seconds.unsigned_abs() / 60;
+    format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+}
+
+/// Under a refusal of the host form: reopen it with what was typed.
+pub fn fix_button(draft: u64) -> Vec<CreateActionRow> {
+    vec![CreateActionRow::Buttons(vec![CreateButton::new(
+        Action::FixForm(draft).custom_id(),
+    )
+    .label("Fix it")
+    .style(ButtonStyle::Primary)])]
 }
 
 pub fn preview_buttons(draft: u64) -> Vec<CreateActionRow> {
@@ -248,11 +285,63 @@ mod tests {
         assert_eq!(truncate("👩‍💻👩‍💻", 2).chars().count(), 2);
     }
 
+    fn draft(start: &str, zone: &str) -> NewMasterclass {
+        use crate::domain::{Capacity, Description, Duration, Guests, StartTime, TimeZone, Title};
+        use chrono::TimeZone as _;
+        let zone = TimeZone::parse(zone).unwrap();
+        let now = Utc.with_ymd_and_hms(2026, 10, 1, 12, 0, 0).unwrap();
+        NewMasterclass {
+            title: Title::parse("Night owls").unwrap(),
+            description: Description::parse("Late").unwrap(),
+            start: StartTime::parse(start, zone, now).unwrap(),
+            duration: Duration::from_minutes(60).unwrap(),
+            capacity: Capacity::new(5).unwrap(),
+            location: None,
+            guests: Guests::default(),
+            time_zone: zone,
+        }
+    }
+
+    fn embed_field(embed: CreateEmbed, name: &str) -> Option<String> {
+        let embed = serde_json::to_value(embed).unwrap();
+        embed["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == name)
+            .map(|f| f["value"].as_str().unwrap().to_owned())
+    }
+
+    #[test]
+    fn preview_names_a_repeated_hour_and_its_offset() {
+        let first = draft("2026-11-01 01:30", "America/New_York");
+        assert_eq!(
+            embed_field(preview(&first, UserId(1)), "Repeated hour").as_deref(),
+            Some(
+                "1 November 01:30 happens twice in America/New_York; this is the first (UTC−04:00)"
+            )
+        );
+        let second = draft("2026-11-01T01:30:00-05:00", "America/New_York");
+        assert_eq!(
+            embed_field(preview(&second, UserId(1)), "Repeated hour").as_deref(),
+            Some("1 November 01:30 happens twice in America/New_York; this is the second (UTC−05:00)")
+        );
+        let plain = draft("2026-11-01 18:00", "America/New_York");
+        assert_eq!(
+            embed_field(preview(&plain, UserId(1)), "Repeated hour"),
+            None
+        );
+        assert_eq!(utc_offset(FixedOffset::east_opt(19_800).unwrap()), "+05:30");
+        assert_eq!(utc_offset(FixedOffset::east_opt(0).unwrap()), "+00:00");
+    }
+
     #[test]
     fn custom_ids_round_trip_and_parse_strictly() {
         for action in [
             Action::Join(MasterclassId(42)),
             Action::Save(7),
+            Action::FixForm(9),
+            Action::HostForm(3),
             Action::Calendar(MasterclassId(1)),
         ] {
             assert_eq!(Action::parse(&action.custom_id()), Some(action));
@@ -264,6 +353,9 @@ mod tests {
             "mc:join:1:2",
             "xx:join:1",
             "mc:nuke:1",
+            "mc:fix:",
+            "mc:fix:0",
+            "mc:fix:1 ",
             "mc:join:-1",
             "mc:join:99999999999999999999",
             "mc:join:9223372036854775808",

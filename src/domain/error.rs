@@ -20,6 +20,15 @@ pub enum UserError {
     StartTooFar,
     #[error("I couldn't read the start time “{0}”. Try `2026-03-14 18:00`, `2026-03-14T18:00+01:00` or `tomorrow 18:00`.")]
     UnreadableStart(String),
+    /// A wall time the clocks skip when they go forward (the adapter can't pick one for the host).
+    #[error("{time} doesn't exist on {date} in {zone}: clocks jump from {from} to {to}.")]
+    SkippedStart {
+        time: String,
+        date: String,
+        zone: String,
+        from: String,
+        to: String,
+    },
     #[error("The duration must be between 15 and 480 minutes.")]
     DurationOutOfRange,
     #[error("The capacity must be between 1 and 1000 seats.")]

@@ -2,7 +2,7 @@ use super::{
     ChannelId, Description, GuildId, MasterclassId, ReminderOffsets, TimeZone, Title, UserError,
     UserId,
 };
-use chrono::{DateTime, NaiveDateTime, TimeZone as _, Utc};
+use chrono::{DateTime, FixedOffset, LocalResult, NaiveDateTime, Offset as _, TimeZone as _, Utc};
 use std::fmt;
 
 pub const MAX_GUESTS: usize = 25;
@@ -68,12 +68,12 @@ impl StartTime {
             .iter()
             .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
         {
-            // A local time skipped by a DST change does not exist; an ambiguous one takes the earlier.
-            zone.tz()
-                .from_local_datetime(&local)
-                .earliest()
-                .ok_or_else(unreadable)?
-                .with_timezone(&Utc)
+            // A wall time the clocks skip is refused with the jump; a repeated one takes the
+            // earlier of the two (the preview says so, with its offset: see `repeated_in`).
+            match zone.tz().from_local_datetime(&local) {
+                LocalResult::Single(at) | LocalResult::Ambiguous(at, _) => at.with_timezone(&Utc),
+                LocalResult::None => return Err(skipped(zone, local).unwrap_or_else(unreadable)),
+            }
         } else {
             let local_now = now.with_timezone(&zone.tz());
             interim::parse_date_string(text, local_now, interim::Dialect::Uk)
@@ -86,6 +86,64 @@ impl StartTime {
     pub fn get(self) -> DateTime<Utc> {
         self.0
     }
+
+    /// Whether the clocks of `zone` show this start's wall time twice (the hour repeated when
+    /// they go back), and which of the two it is: a host reading only the wall time can't tell.
+    pub fn repeated_in(self, zone: TimeZone) -> Option<RepeatedTime> {
+        let local = self.0.with_timezone(&zone.tz());
+        match zone.tz().from_local_datetime(&local.naive_local()) {
+            LocalResult::Ambiguous(first, _) => Some(RepeatedTime {
+                local: local.naive_local(),
+                first: first == local,
+                utc_offset: local.offset().fix(),
+            }),
+            LocalResult::Single(_) | LocalResult::None => None,
+        }
+    }
+}
+
+/// A wall time shown twice by the clocks, and which of the two a start is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RepeatedTime {
+    pub local: NaiveDateTime,
+    /// The earlier of the two (before the clocks go back).
+    pub first: bool,
+    pub utc_offset: FixedOffset,
+}
+
+/// The refusal of a wall time the clocks of `zone` skip: the wall times they jump from and to,
+/// found by halving the three days around it down to the second of the change.
+fn skipped(zone: TimeZone, local: NaiveDateTime) -> Option<UserError> {
+    let tz = zone.tz();
+    let offset = |seconds: i64| {
+        let at = DateTime::from_timestamp(seconds, 0)?;
+        Some(tz.offset_from_utc_datetime(&at.naive_utc()).fix())
+    };
+    let (mut low, mut high) = (
+        local.and_utc().timestamp() - 36 * 3600,
+        local.and_utc().timestamp() + 36 * 3600,
+    );
+    let before = offset(low)?;
+    if offset(high)? == before {
+        return None;
+    }
+    while high - low > 1 {
+        let middle = low + (high - low) / 2;
+        if offset(middle)? == before {
+            low = middle;
+        } else {
+            high = middle;
+        }
+    }
+    let after = offset(high)?;
+    let change = DateTime::from_timestamp(high, 0)?.naive_utc();
+    Some(UserError::SkippedStart {
+        time: local.format("%H:%M").to_string(),
+        date: local.format("%-d %B").to_string(),
+        zone: zone.name().to_owned(),
+        from: (change + before).format("%H:%M").to_string(),
+        to: (change + after).format("%H:%M").to_string(),
+    })
 }
 
 /// Where a masterclass happens.
@@ -355,12 +413,61 @@ mod tests {
     }
 
     #[test]
-    fn start_skipped_by_dst_is_unreadable() {
+    fn start_skipped_by_dst_says_what_the_clocks_do() {
+        let new_york = TimeZone::parse("America/New_York").unwrap();
+        let march = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let refusal = StartTime::parse("2026-03-08 02:30", new_york, march).unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "02:30 doesn't exist on 8 March in America/New_York: clocks jump from 02:00 to 03:00."
+        );
+        // Lord Howe moves by half an hour; Paris at 02:00 sharp is skipped too.
+        let lord_howe = TimeZone::parse("Australia/Lord_Howe").unwrap();
+        let september = Utc.with_ymd_and_hms(2026, 9, 1, 12, 0, 0).unwrap();
+        assert_eq!(
+            StartTime::parse("2026-10-04 02:15", lord_howe, september)
+                .unwrap_err()
+                .to_string(),
+            "02:15 doesn't exist on 4 October in Australia/Lord_Howe: clocks jump from 02:00 to 02:30."
+        );
         let paris = TimeZone::parse("Europe/Paris").unwrap();
-        assert!(matches!(
-            StartTime::parse("2026-03-29 02:30", paris, now()),
-            Err(UserError::UnreadableStart(_))
-        ));
+        assert_eq!(
+            StartTime::parse("2026-03-29 02:00", paris, now()),
+            Err(UserError::SkippedStart {
+                time: "02:00".into(),
+                date: "29 March".into(),
+                zone: "Europe/Paris".into(),
+                from: "02:00".into(),
+                to: "03:00".into(),
+            })
+        );
+    }
+
+    #[test]
+    fn repeated_hour_takes_the_first_and_says_so() {
+        let new_york = TimeZone::parse("America/New_York").unwrap();
+        let october = Utc.with_ymd_and_hms(2026, 10, 1, 12, 0, 0).unwrap();
+        let start = StartTime::parse("2026-11-01 01:30", new_york, october).unwrap();
+        // The first 01:30 is still daylight time: UTC−4.
+        assert_eq!(
+            start.get(),
+            Utc.with_ymd_and_hms(2026, 11, 1, 5, 30, 0).unwrap()
+        );
+        let repeated = start.repeated_in(new_york).unwrap();
+        assert!(repeated.first);
+        assert_eq!(repeated.utc_offset.local_minus_utc(), -4 * 3600);
+        assert_eq!(
+            repeated.local.format("%-d %B %H:%M").to_string(),
+            "1 November 01:30"
+        );
+        // The second one, chosen with an explicit offset, is named as such.
+        let second = StartTime::parse("2026-11-01T01:30:00-05:00", new_york, october).unwrap();
+        let repeated = second.repeated_in(new_york).unwrap();
+        assert!(!repeated.first);
+        assert_eq!(repeated.utc_offset.local_minus_utc(), -5 * 3600);
+        // An ordinary hour is shown once.
+        let plain = StartTime::parse("2026-11-01 03:30", new_york, october).unwrap();
+        assert_eq!(plain.repeated_in(new_york), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub use error::UserError;
 pub use ids::{ChannelId, GuildId, MasterclassId, RoleId, UserId};
 pub use masterclass::{
     Capacity, Counts, DiscordIds, Duration, Guests, Location, Masterclass, MasterclassStatus,
-    NewMasterclass, ParticipantStatus, Phase, StartTime, MAX_GUESTS,
+    NewMasterclass, ParticipantStatus, Phase, RepeatedTime, StartTime, MAX_GUESTS,
 };
 pub use notification::{Channel, NoticeKind};
 pub use settings::{

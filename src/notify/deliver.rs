@@ -1,6 +1,6 @@
 //! One notification: is it still relevant, what does it say, and did it get through.
 
-use super::emails::{verification_email, MasterclassEmail};
+use super::emails::{verification_email, MasterclassEmail, GREETING_NAME};
 use super::texts::{self, UNKNOWN_HOST, UNKNOWN_MEMBER};
 use super::worker::Worker;
 use super::{DiscordError, DiscordMessage, DiscordPort, EmailPort, OutgoingEmail, SendError};
@@ -12,6 +12,7 @@ use crate::store::outbox::{self, Notice};
 use crate::store::participants::{self, Participant, Status};
 use crate::store::{masterclasses, settings, sync};
 use chrono::{DateTime, Utc};
+use sqlx::SqliteConnection;
 use std::time::Duration;
 
 /// What became of one row.
@@ -64,22 +65,23 @@ fn email_failure(error: SendError) -> Outcome {
     }
 }
 
-/// Why a notification about `mc` no longer matters to a member whose sign-up is `seat`, if so.
+/// Why a notification about `mc` no longer matters to `member`, whose sign-up is `seat`, if so.
+/// The host has no sign-up: their reminders stay as long as they host.
 fn irrelevance(
     kind: NoticeKind,
     mc: &Masterclass,
+    member: UserId,
     seat: Option<&Participant>,
     now: DateTime<Utc>,
 ) -> Option<&'static str> {
     let cancelled = mc.status == MasterclassStatus::Cancelled;
+    let attending = matches!(seat, Some(s) if s.status == Status::Attending);
     match kind {
         NoticeKind::Reminder if cancelled => Some("the masterclass was cancelled"),
         NoticeKind::Reminder if now >= mc.starts_at => {
             Some("the masterclass had started by the time the reminder could be sent")
         }
-        NoticeKind::Reminder if !matches!(seat, Some(s) if s.status == Status::Attending) => {
-            Some("no longer attending")
-        }
+        NoticeKind::Reminder if !attending && mc.host_id != member => Some("no longer attending"),
         NoticeKind::Joined
         | NoticeKind::JoinConfirmed
         | NoticeKind::GuestAdded
@@ -173,7 +175,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             return Ok(Err(voided("the masterclass no longer exists")));
         };
         let seat = participants::get(&mut conn, masterclass.id, user).await?;
-        if let Some(why) = irrelevance(notice.kind, &masterclass, seat.as_ref(), now) {
+        if let Some(why) = irrelevance(notice.kind, &masterclass, user, seat.as_ref(), now) {
             return Ok(Err(voided(why)));
         }
         // An invitation links the thread: it waits until the thread exists.
@@ -276,11 +278,13 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         let mc = &facts.masterclass;
         let host_name = self.name_of(mc.guild_id, mc.host_id, UNKNOWN_HOST).await;
         let joiner_name = self.other_name(notice, mc).await;
+        let recipient_name = self.name_of(mc.guild_id, user, GREETING_NAME).await;
         let email = MasterclassEmail {
             kind: notice.kind,
             payload: &notice.payload,
             masterclass: mc,
             to: address.as_str(),
+            recipient_name: &recipient_name,
             zone: zone.tz(),
             host_name: &host_name,
             joiner_name: &joiner_name,
@@ -327,7 +331,8 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         if !matches!(expires_at, Some(at) if at > now) {
             return Ok(voided("the code expired before it could be sent"));
         }
-        Ok(self.send_email(verification_email(to, code)).await)
+        let name = self.name_of(notice.guild_id, user, GREETING_NAME).await;
+        Ok(self.send_email(verification_email(to, code, &name)).await)
     }
 
     /// A message in the masterclass thread: the cancellation, a reminder, the start.
@@ -360,7 +365,14 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         let message = match notice.kind {
             NoticeKind::Cancelled => texts::thread_cancelled(&notice.payload),
             NoticeKind::Starting => match mc.phase(now) {
-                Phase::InProgress => texts::starting_text(&mc),
+                Phase::InProgress => {
+                    // The host first, then whoever attends now.
+                    let mut people = vec![mc.host_id];
+                    people.extend(attendees(&mut conn, &mc).await?);
+                    drop(conn);
+                    let text = texts::starting_text(&mc);
+                    return self.post_mentioning(notice, thread, &text, people).await;
+                }
                 Phase::Cancelled => return Ok(voided("the masterclass was cancelled")),
                 Phase::Completed => return Ok(voided("the masterclass is over")),
                 Phase::Upcoming => return Ok(Outcome::Retry("not started yet".into())),
@@ -374,14 +386,13 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                         "the masterclass had started by the time the reminder could be sent",
                     ));
                 }
-                let attendees: Vec<UserId> = participants::list(&mut conn, mc.id)
-                    .await?
-                    .into_iter()
-                    .filter(|p| p.status == Status::Attending)
-                    .map(|p| p.user_id)
-                    .collect();
+                let attendees = attendees(&mut conn, &mc).await?;
                 drop(conn);
-                return self.remind_thread(notice, &mc, thread, attendees).await;
+                if attendees.is_empty() {
+                    return Ok(voided("nobody is attending"));
+                }
+                let text = texts::thread_reminder(&mc);
+                return self.post_mentioning(notice, thread, &text, attendees).await;
             }
             other => {
                 return Ok(Outcome::Failed(format!(
@@ -401,25 +412,23 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         Ok(Outcome::Delivered)
     }
 
-    /// One reminder per offset, mentioning the current attendees, split by Discord's limits.
-    /// Who was mentioned is saved after each message, so a retry mentions only the others.
-    async fn remind_thread(
+    /// `text` mentioning `people` (a reminder: the attendees; the start: the host and the
+    /// attendees), split by Discord's limits. Who was mentioned is saved after each message, so
+    /// a retry mentions only the others.
+    async fn post_mentioning(
         &self,
         notice: &Notice,
-        mc: &Masterclass,
         thread: ChannelId,
-        attendees: Vec<UserId>,
+        text: &str,
+        people: Vec<UserId>,
     ) -> anyhow::Result<Outcome> {
-        if attendees.is_empty() {
-            return Ok(voided("nobody is attending"));
-        }
         let mut mentioned: Vec<UserId> =
             serde_json::from_value(notice.payload["mentioned"].clone()).unwrap_or_default();
-        let pending: Vec<UserId> = attendees
+        let pending: Vec<UserId> = people
             .into_iter()
             .filter(|a| !mentioned.contains(a))
             .collect();
-        let messages = texts::with_mentions(&texts::thread_reminder(mc), &pending);
+        let messages = texts::with_mentions(text, &pending);
         let last = messages.len().saturating_sub(1);
         for (n, message) in messages.into_iter().enumerate() {
             if let Err(error) = self.discord.send_to_channel(thread, &message).await {
@@ -520,7 +529,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                 continue;
             };
             let seat = participants::get(&mut conn, mc.id, user).await?;
-            match irrelevance(notice.kind, &mc, seat.as_ref(), now) {
+            match irrelevance(notice.kind, &mc, user, seat.as_ref(), now) {
                 Some(why) => dropped.push((notice.clone(), why.to_owned())),
                 None => to_mention.push(notice.clone()),
             }
@@ -539,6 +548,16 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             dropped,
         })
     }
+}
+
+/// Who attends `mc` now, in sign-up order.
+async fn attendees(conn: &mut SqliteConnection, mc: &Masterclass) -> sqlx::Result<Vec<UserId>> {
+    Ok(participants::list(conn, mc.id)
+        .await?
+        .into_iter()
+        .filter(|p| p.status == Status::Attending)
+        .map(|p| p.user_id)
+        .collect())
 }
 
 /// What to do with a group of thread mentions.

@@ -8,9 +8,8 @@ use crate::domain::{Location, Masterclass, NoticeKind};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-/// Members are greeted without a name: looking every recipient up on Discord would cost one
-/// request each, and the greeting is not worth it.
-const GREETING_NAME: &str = "there";
+/// The greeting's name when Discord would not tell us the member's ("Hi there,").
+pub const GREETING_NAME: &str = "there";
 
 /// Everything an email about a masterclass needs besides the masterclass itself.
 pub struct MasterclassEmail<'a> {
@@ -19,6 +18,8 @@ pub struct MasterclassEmail<'a> {
     pub masterclass: &'a Masterclass,
     /// The verified address.
     pub to: &'a str,
+    /// The member's display name in the server, else [`GREETING_NAME`].
+    pub recipient_name: &'a str,
     /// The member's zone, else the server's.
     pub zone: chrono_tz::Tz,
     pub host_name: &'a str,
@@ -32,7 +33,7 @@ pub struct MasterclassEmail<'a> {
 impl MasterclassEmail<'_> {
     pub fn build(&self) -> anyhow::Result<OutgoingEmail> {
         let mc = self.masterclass;
-        let mut notice = EmailNotice::new(self.kind, GREETING_NAME, Some(self.view()));
+        let mut notice = EmailNotice::new(self.kind, self.recipient_name, Some(self.view()));
         match self.kind {
             NoticeKind::Joined => {
                 notice.joiner_name = Some(self.joiner_name.to_owned());
@@ -46,7 +47,10 @@ impl MasterclassEmail<'_> {
             NoticeKind::Reminder => notice.starts_in = Some(starts_in(mc.starts_at - self.now)),
             _ => {}
         }
-        let calendar = calendar_method(self.kind).map(|method| CalendarAttachment {
+        // A waitlisted member never got the invitation: nothing in their calendar to cancel.
+        let never_invited = self.payload["waitlisted"] == true;
+        let method = calendar_method(self.kind).filter(|_| !never_invited);
+        let calendar = method.map(|method| CalendarAttachment {
             method,
             ics: masterclass_ics(&self.ics_event(), method),
         });
@@ -67,6 +71,7 @@ impl MasterclassEmail<'_> {
             duration_minutes: mc.duration_minutes,
             time_zone: self.zone,
             location: location_text(mc),
+            location_url: mc.location_link(),
             thread_url: mc.thread_url(),
         }
     }
@@ -102,8 +107,8 @@ fn starts_in(left: chrono::Duration) -> String {
 }
 
 /// The verification email: the code, to the address waiting to be verified.
-pub fn verification_email(to: &str, code: &str) -> anyhow::Result<OutgoingEmail> {
-    let mut notice = EmailNotice::new(NoticeKind::VerificationCode, GREETING_NAME, None);
+pub fn verification_email(to: &str, code: &str, name: &str) -> anyhow::Result<OutgoingEmail> {
+    let mut notice = EmailNotice::new(NoticeKind::VerificationCode, name, None);
     notice.code = Some(code.to_owned());
     Ok(render(&notice)?.into_email(to, None))
 }

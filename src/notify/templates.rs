@@ -90,6 +90,9 @@ pub struct MasterclassView {
     /// The recipient's zone.
     pub time_zone: Tz,
     pub location: Option<String>,
+    /// Where to click to join (the meeting link, or the voice channel's link): `location` is
+    /// linked to it, and reminders show a "Join" link.
+    pub location_url: Option<String>,
     pub thread_url: Option<String>,
 }
 
@@ -235,8 +238,8 @@ const KIND_TEMPLATES: &[(NoticeKind, &str, &str, &str)] = &[
     (
         NoticeKind::Reminder,
         "Reminder: “{{ mc.short_title }}” starts {{ starts_in }}",
-        "“{{ mc.title }}” starts {{ starts_in }}.",
-        "<strong>{{ mc.title }}</strong> starts {{ starts_in }}.",
+        "“{{ mc.title }}” starts {{ starts_in }}.\n\n{% if mc.location_url %}Join: {{ mc.location_url }}{% endif %}",
+        "<strong>{{ mc.title }}</strong> starts {{ starts_in }}.{% if mc.location_url %}</p>\n<p style=\"margin:0 0 16px;\"><a href=\"{{ mc.location_url }}\" style=\"display:inline-block;padding:8px 16px;background-color:#1f883d;color:#ffffff;border-radius:6px;font-weight:600;text-decoration:none;\">Join</a>{% endif %}",
     ),
     (
         NoticeKind::Removed,
@@ -373,6 +376,7 @@ struct MasterclassContext {
     show_utc: bool,
     duration: String,
     location: Option<String>,
+    location_url: Option<String>,
     thread_url: Option<String>,
 }
 
@@ -399,15 +403,17 @@ impl MasterclassContext {
                 .as_deref()
                 .map(one_line)
                 .filter(|l| !l.is_empty()),
-            // Only web links: the URL ends up in an href.
-            thread_url: view
-                .thread_url
-                .as_deref()
-                .map(str::trim)
-                .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-                .map(str::to_owned),
+            location_url: web_link(view.location_url.as_deref()),
+            thread_url: web_link(view.thread_url.as_deref()),
         }
     }
+}
+
+/// Only web links: the URL ends up in an href.
+fn web_link(url: Option<&str>) -> Option<String> {
+    url.map(str::trim)
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .map(str::to_owned)
 }
 
 fn one_line(text: &str) -> String {
@@ -453,6 +459,7 @@ mod tests {
             duration_minutes: 90,
             time_zone: chrono_tz::Europe::Paris,
             location: Some("Stage channel".into()),
+            location_url: Some("https://discord.com/channels/1/9".into()),
             thread_url: Some("https://discord.com/channels/1/2/3".into()),
         }
     }
@@ -606,6 +613,28 @@ mod tests {
             assert!(body.contains("ignore this email"));
             assert!(!body.contains("/settings notifications"));
         }
+    }
+
+    #[test]
+    fn the_place_is_a_link_and_reminders_say_join() {
+        let mut reminder = EmailNotice::new(NoticeKind::Reminder, "Ada", Some(view("Rust")));
+        reminder.starts_in = Some("in 15 minutes".into());
+        let email = render(&reminder).unwrap();
+        assert!(email.html.contains(
+            r#"<a href="https://discord.com/channels/1/9" style="color:#0969da;">Stage channel</a>"#
+        ));
+        assert!(email.html.contains(">Join</a>"), "{}", email.html);
+        assert!(email
+            .text
+            .contains("starts in 15 minutes.\n\nJoin: https://discord.com/channels/1/9"));
+
+        // Only reminders carry the Join link; a place without a web link is plain text.
+        let mut plain = view("Rust");
+        plain.location_url = Some("javascript:alert(1)".into());
+        let cancelled = render(&EmailNotice::new(NoticeKind::Cancelled, "Ada", Some(plain)));
+        let html = cancelled.unwrap().html;
+        assert!(!html.contains(">Join</a>") && !html.contains("javascript:"));
+        assert!(html.contains(">Stage channel</td>"), "{html}");
     }
 
     #[test]

@@ -67,6 +67,10 @@ pub fn dm_text(kind: NoticeKind, payload: &Value, mc: &Masterclass, other_name: 
             "**{title}** ({when}) was cancelled.{}",
             reason_line(payload)
         ),
+        NoticeKind::Reminder if payload["host"] == true => format!(
+            "Reminder: your masterclass **{title}** starts {soon} ({when}).{}",
+            details(mc)
+        ),
         NoticeKind::Reminder => {
             format!("Reminder: **{title}** starts {soon} ({when}).{}", details(mc))
         }
@@ -114,7 +118,8 @@ pub fn thread_reminder(mc: &Masterclass) -> String {
     truncate(&text, MAX_CONTENT_CHARS)
 }
 
-/// The thread message at the start, with the location.
+/// The thread message at the start, with the location; the host's and attendees' mentions are
+/// added by [`with_mentions`].
 pub fn starting_text(mc: &Masterclass) -> String {
     let title = escape(&mc.title);
     let text = match &mc.location {

@@ -423,7 +423,9 @@ mod in_tx {
         let mc = masterclasses::insert(conn, guild, host, &new, offsets, channel, now).await?;
         let detail =
             json!({ "title": mc.title, "starts_at": mc.starts_at, "guests": new.guests.ids() });
-        activity::record(conn, Some(guild), Some(mc.id), host, "hosted", detail, now).await?;
+        let hosted =
+            activity::record(conn, Some(guild), Some(mc.id), host, "hosted", detail, now).await?;
+        notices.schedule_host_reminders(&mc, hosted, offsets, now);
         let (mut attending, mut waitlisted) = (Vec::new(), Vec::new());
         for &guest in new.guests.ids() {
             let status = if attending.len() < mc.capacity as usize {
@@ -518,7 +520,9 @@ mod in_tx {
         notices.tell_member(event, &mc, mc.host_id, NoticeKind::Joined, to_host, now);
         let to_joiner = json!({ "status": status_name, "position": position });
         let confirmed = NoticeKind::JoinConfirmed;
-        notices.tell_member(event, &mc, member, confirmed, to_joiner, now);
+        // Discord just answered the join on screen: no DM repeating it, only the email with
+        // the calendar file.
+        notices.email_member(event, &mc, member, confirmed, to_joiner, now);
         if status == ParticipantStatus::Attending {
             let offsets = &mc.reminder_offsets;
             notices.schedule_reminders(&mc, member, seat.arrival, offsets, now);
@@ -600,7 +604,8 @@ mod in_tx {
         let payload = json!({ "reason": reason.as_str() });
         let mut notices = Notices::default();
         for member in &everyone {
-            let (kind, payload) = (NoticeKind::Cancelled, payload.clone());
+            let kind = NoticeKind::Cancelled;
+            let payload = seat_payload(payload.clone(), member.status);
             notices.tell_member(event, &mc, member.user_id, kind, payload, now);
         }
         let key = format!("cancelled:{}:thread", mc.id);
@@ -686,7 +691,15 @@ fn split(masterclass: Masterclass, everyone: Vec<Participant>) -> Participants {
     }
 }
 
-/// Removes a sign-up, voids its reminders, and hands a freed seat to the first in line.
+/// A waitlisted member was never sent a calendar invitation: the payload says so, and their
+/// email about losing the place carries no calendar cancellation.
+fn seat_payload(mut payload: serde_json::Value, status: ParticipantStatus) -> serde_json::Value {
+    if status == ParticipantStatus::Waitlisted {
+        payload["waitlisted"] = true.into();
+    }
+    payload
+}
+
 /// How a member stopped being signed up.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Departure {
@@ -695,6 +708,7 @@ enum Departure {
     Removed,
 }
 
+/// Removes a sign-up, voids its reminders, and hands a freed seat to the first in line.
 async fn drop_participant(
     conn: &mut SqliteConnection,
     notices: &mut Notices,
@@ -725,7 +739,7 @@ async fn drop_participant(
             &mc,
             seat.user_id,
             NoticeKind::Removed,
-            json!({}),
+            seat_payload(json!({}), seat.status),
             now,
         );
     }

@@ -27,7 +27,37 @@ impl Notices {
         payload: Value,
         now: DateTime<Utc>,
     ) {
-        for channel in [Channel::Dm, Channel::Email] {
+        let on = [Channel::Dm, Channel::Email];
+        self.tell_member_on(&on, event, mc, member, kind, payload, now);
+    }
+
+    /// Tells a member by email only: for news Discord already showed them on screen (their own
+    /// join), where a DM would repeat it but the email brings what the screen cannot (the
+    /// calendar file).
+    pub fn email_member(
+        &mut self,
+        event: i64,
+        mc: &Masterclass,
+        member: UserId,
+        kind: NoticeKind,
+        payload: Value,
+        now: DateTime<Utc>,
+    ) {
+        self.tell_member_on(&[Channel::Email], event, mc, member, kind, payload, now);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn tell_member_on(
+        &mut self,
+        channels: &[Channel],
+        event: i64,
+        mc: &Masterclass,
+        member: UserId,
+        kind: NoticeKind,
+        payload: Value,
+        now: DateTime<Utc>,
+    ) {
+        for &channel in channels {
             self.rows.push(NewNotice {
                 guild_id: mc.guild_id,
                 masterclass_id: Some(mc.id),
@@ -72,6 +102,31 @@ impl Notices {
         offsets: &ReminderOffsets,
         now: DateTime<Utc>,
     ) {
+        self.reminders(mc, member, arrival, offsets, false, now);
+    }
+
+    /// The host's own reminders, like an attendee's (each channel still per their settings).
+    /// `hosted` is the hosting event. The host has no sign-up: the payload says whose they
+    /// are, and the worker keeps them as long as the masterclass is ahead.
+    pub fn schedule_host_reminders(
+        &mut self,
+        mc: &Masterclass,
+        hosted: i64,
+        offsets: &ReminderOffsets,
+        now: DateTime<Utc>,
+    ) {
+        self.reminders(mc, mc.host_id, hosted, offsets, true, now);
+    }
+
+    fn reminders(
+        &mut self,
+        mc: &Masterclass,
+        member: UserId,
+        arrival: i64,
+        offsets: &ReminderOffsets,
+        host: bool,
+        now: DateTime<Utc>,
+    ) {
         for &minutes in offsets.minutes() {
             let due_at = mc.starts_at - chrono::Duration::minutes(minutes.into());
             if due_at <= now {
@@ -84,7 +139,11 @@ impl Notices {
                     recipient_id: Some(member),
                     channel,
                     kind: NoticeKind::Reminder,
-                    payload: json!({ "minutes_before": minutes }),
+                    payload: if host {
+                        json!({ "minutes_before": minutes, "host": true })
+                    } else {
+                        json!({ "minutes_before": minutes })
+                    },
                     due_at,
                     dedupe_key: format!(
                         "reminder:{}:{member}:{arrival}:{minutes}:{}",
@@ -97,7 +156,7 @@ impl Notices {
     }
 
     /// The thread's own reminders (one message per offset, mentioning attendees) and its
-    /// "starting now" message.
+    /// "starting now" message (mentioning the host and attendees).
     pub fn schedule_thread_messages(
         &mut self,
         mc: &Masterclass,

@@ -52,6 +52,9 @@ pub struct SyncState {
     pub intro_intent_at: Option<DateTime<Utc>>,
     pub intro_posted: bool,
     pub thread_state: ThreadState,
+    /// Discord archived the thread this many times; the worker has handled `archived_handled`.
+    pub archived_by_discord: i64,
+    pub archived_handled: i64,
     pub event_shown: Option<String>,
     pub event_status: Option<u8>,
 }
@@ -70,6 +73,8 @@ struct Row {
     intro_intent_at: Option<i64>,
     intro_posted: bool,
     thread_state: String,
+    archived_by_discord: i64,
+    archived_handled: i64,
     event_shown: Option<String>,
     event_status: Option<i64>,
 }
@@ -92,6 +97,8 @@ impl From<Row> for SyncState {
             intro_intent_at: row.intro_intent_at.map(from_db_time),
             intro_posted: row.intro_posted,
             thread_state: ThreadState::from_stored(&row.thread_state),
+            archived_by_discord: row.archived_by_discord,
+            archived_handled: row.archived_handled,
             event_shown: row.event_shown,
             event_status: row.event_status.map(|s| s as u8),
         }
@@ -107,8 +114,8 @@ pub async fn thread_archived_by_discord(
 ) -> sqlx::Result<bool> {
     let thread = db_id(thread.0);
     let updated = sqlx::query!(
-        "UPDATE discord_sync SET thread_state = 'archived', due_at = 0, version = version + 1,
-             attempts = 0, failed_at = NULL
+        "UPDATE discord_sync SET archived_by_discord = archived_by_discord + 1, due_at = 0,
+             version = version + 1, attempts = 0, failed_at = NULL
          WHERE thread_state = 'open'
            AND masterclass_id = (SELECT id FROM masterclasses WHERE thread_id = ?)",
         thread,
@@ -191,8 +198,8 @@ pub async fn get(
         r#"SELECT s.masterclass_id, m.announcement_channel_id, m.announcement_message_id,
                 m.thread_id, m.event_id, s.announcement_intent_at, s.thread_intent_at,
                 s.event_intent_at, s.announcement_shown, s.thread_name, s.intro_intent_at,
-                s.intro_posted AS "intro_posted: bool", s.thread_state, s.event_shown,
-                s.event_status
+                s.intro_posted AS "intro_posted: bool", s.thread_state,
+                s.archived_by_discord, s.archived_handled, s.event_shown, s.event_status
            FROM discord_sync s JOIN masterclasses m ON m.id = s.masterclass_id
            WHERE s.masterclass_id = ?"#,
         id.0,
@@ -230,7 +237,8 @@ pub async fn save(conn: &mut SqliteConnection, state: &SyncState) -> sqlx::Resul
     sqlx::query!(
         "UPDATE discord_sync SET announcement_intent_at = ?2, thread_intent_at = ?3,
              event_intent_at = ?4, announcement_shown = ?5, thread_name = ?6, thread_state = ?7,
-             event_shown = ?8, event_status = ?9, intro_intent_at = ?10, intro_posted = ?11
+             event_shown = ?8, event_status = ?9, intro_intent_at = ?10, intro_posted = ?11,
+             archived_handled = ?12
          WHERE masterclass_id = ?1",
         id,
         announcement_intent,
@@ -243,6 +251,7 @@ pub async fn save(conn: &mut SqliteConnection, state: &SyncState) -> sqlx::Resul
         event_status,
         intro_intent,
         state.intro_posted,
+        state.archived_handled,
     )
     .execute(conn)
     .await?;

@@ -46,6 +46,7 @@ fn masterclass(title: &str) -> MasterclassView {
         duration_minutes: 90,
         time_zone: chrono_tz::Europe::Paris,
         location: Some("Stage channel".into()),
+        location_url: Some("https://discord.com/channels/1/9".into()),
         thread_url: Some("https://discord.com/channels/1/2/3".into()),
     }
 }

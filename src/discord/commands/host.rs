@@ -1,7 +1,7 @@
 //! `/masterclass host`: guests, a place and a time zone as options, then the form.
 
 use super::{caller, complete_zone, place, Ctx, Error};
-use crate::discord::pending::Draft;
+use crate::discord::pending::{Draft, FormValues};
 use crate::discord::render::Action;
 use crate::domain::{TimeZone, UserError, UserId, MAX_GUESTS};
 use poise::serenity_prelude as serenity;
@@ -56,6 +56,64 @@ async fn with_bot_flags(ctx: Ctx<'_>, ids: Vec<u64>) -> Result<Vec<(UserId, bool
     Ok(guests)
 }
 
+/// The host form of draft `key`, filled in with `typed` (blank on first opening; what the host
+/// typed when **Fix it** reopens it after a refusal).
+pub fn form(key: u64, default_capacity: u32, typed: &FormValues) -> CreateModal {
+    let input = |style, label: &str, id: &str, value: &str| {
+        let input = CreateInputText::new(style, label, id);
+        // Discord refuses an empty value where a minimum length is set: blank stays unset.
+        if value.is_empty() {
+            input
+        } else {
+            input.value(value)
+        }
+    };
+    CreateModal::new(Action::HostForm(key).custom_id(), "Host a masterclass").components(vec![
+        CreateActionRow::InputText(
+            input(InputTextStyle::Short, "Title", "title", &typed.title)
+                .min_length(1)
+                .max_length(100),
+        ),
+        CreateActionRow::InputText(
+            input(
+                InputTextStyle::Paragraph,
+                "Description",
+                "description",
+                &typed.description,
+            )
+            .min_length(1)
+            .max_length(1000),
+        ),
+        CreateActionRow::InputText(
+            input(InputTextStyle::Short, "Start", "start", &typed.start)
+                .placeholder("2026-03-14 18:00, or tomorrow 18:00")
+                .max_length(100),
+        ),
+        CreateActionRow::InputText(
+            input(
+                InputTextStyle::Short,
+                "Duration in minutes (15–480)",
+                "duration",
+                &typed.duration,
+            )
+            .placeholder("60")
+            .required(false)
+            .max_length(3),
+        ),
+        CreateActionRow::InputText(
+            input(
+                InputTextStyle::Short,
+                "Capacity (seats, 1–1000)",
+                "capacity",
+                &typed.capacity,
+            )
+            .placeholder(default_capacity.to_string())
+            .required(false)
+            .max_length(4),
+        ),
+    ])
+}
+
 /// Host a masterclass: pick guests, a place and a time zone here, then fill in the form.
 #[poise::command(slash_command, guild_only)]
 pub async fn host(
@@ -85,48 +143,11 @@ pub async fn host(
         guests: guest_list,
         location,
         time_zone,
+        typed: FormValues::default(),
         checked: None,
     };
     let key = ctx.data().pending.add_draft(draft);
-    let input = |style, label: &str, id: &str| CreateInputText::new(style, label, id);
-    let modal = CreateModal::new(Action::HostForm(key).custom_id(), "Host a masterclass")
-        .components(vec![
-            CreateActionRow::InputText(
-                input(InputTextStyle::Short, "Title", "title")
-                    .min_length(1)
-                    .max_length(100),
-            ),
-            CreateActionRow::InputText(
-                input(InputTextStyle::Paragraph, "Description", "description")
-                    .min_length(1)
-                    .max_length(1000),
-            ),
-            CreateActionRow::InputText(
-                input(InputTextStyle::Short, "Start", "start")
-                    .placeholder("2026-03-14 18:00, or tomorrow 18:00")
-                    .max_length(100),
-            ),
-            CreateActionRow::InputText(
-                input(
-                    InputTextStyle::Short,
-                    "Duration in minutes (15–480)",
-                    "duration",
-                )
-                .placeholder("60")
-                .required(false)
-                .max_length(3),
-            ),
-            CreateActionRow::InputText(
-                input(
-                    InputTextStyle::Short,
-                    "Capacity (seats, 1–1000)",
-                    "capacity",
-                )
-                .placeholder(settings.default_capacity.get().to_string())
-                .required(false)
-                .max_length(4),
-            ),
-        ]);
+    let modal = form(key, settings.default_capacity.get(), &FormValues::default());
     if let poise::Context::Application(app) = ctx {
         app.interaction
             .create_response(ctx, CreateInteractionResponse::Modal(modal))

@@ -3,7 +3,7 @@
 
 mod admin;
 mod help;
-mod host;
+pub(super) mod host;
 mod manage;
 mod membership;
 mod place;

@@ -272,6 +272,14 @@ impl SyncWorker {
             self.create_thread(desired, state, &name, now).await?;
         }
         let thread = state.thread_id.expect("created above");
+        if state.archived_by_discord > state.archived_handled {
+            // Discord archived it for inactivity (THREAD_UPDATE): the steps below reopen it if
+            // the masterclass is still ahead.
+            if state.thread_state == ThreadState::Open {
+                state.thread_state = ThreadState::Archived;
+            }
+            state.archived_handled = state.archived_by_discord;
+        }
         let ends = mc.ends_at();
         let archive_at = ends + self.settings.archive_after;
 

@@ -203,7 +203,13 @@ async fn bad_input_gets_its_own_refusal_and_changes_nothing() {
                     r.time_zone = Some("Europe/Paris".into())
                 }),
             ),
-            UnreadableStart("2026-03-29 02:30".into()),
+            SkippedStart {
+                time: "02:30".into(),
+                date: "29 March".into(),
+                zone: "Europe/Paris".into(),
+                from: "02:00".into(),
+                to: "03:00".into(),
+            },
         ),
         (
             "unknown zone",

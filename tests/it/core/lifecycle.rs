@@ -78,6 +78,27 @@ async fn hosting_with_guests_seats_them_and_writes_their_notices() {
         rows(&outbox, NoticeKind::Reminder, cy).is_empty(),
         "the waitlist gets no reminders"
     );
+    // The host is reminded too, like an attendee, and the payload says whose they are.
+    let to_host = rows(&outbox, NoticeKind::Reminder, MENTOR);
+    let mut due: Vec<_> = to_host
+        .iter()
+        .map(|n| (n.due_at, n.channel.as_str()))
+        .collect();
+    due.sort();
+    let (day_before, quarter) = (
+        mc.starts_at - Duration::hours(24),
+        mc.starts_at - Duration::minutes(15),
+    );
+    assert_eq!(
+        due,
+        vec![
+            (day_before, "dm"),
+            (day_before, "email"),
+            (quarter, "dm"),
+            (quarter, "email")
+        ]
+    );
+    assert!(to_host.iter().all(|n| n.payload["host"] == true));
     let thread: Vec<_> = outbox
         .iter()
         .filter(|n| n.channel == Channel::Thread)
@@ -137,7 +158,8 @@ async fn join_takes_seats_then_waitlists_and_tells_the_host_every_time() {
     for joiner in [&a, &b, &c] {
         assert_eq!(
             channels(&rows(&outbox, NoticeKind::JoinConfirmed, joiner.user_id)),
-            vec![Channel::Dm, Channel::Email]
+            vec![Channel::Email],
+            "Discord answered on screen: no DM repeating it, only the email"
         );
     }
     assert_eq!(rows(&outbox, NoticeKind::Reminder, a.user_id).len(), 4);
@@ -239,6 +261,11 @@ async fn cancelling_tells_everyone_with_the_reason_and_voids_reminders() {
         let told = rows(&outbox, NoticeKind::Cancelled, user);
         assert_eq!(channels(&told), vec![Channel::Dm, Channel::Email]);
         assert!(told.iter().all(|n| n.payload["reason"] == "I'm ill, sorry"));
+        // Only the waitlisted member is marked: they never got a calendar invitation to cancel.
+        let waitlisted = user == b.user_id;
+        assert!(told
+            .iter()
+            .all(|n| (n.payload["waitlisted"] == true) == waitlisted));
     }
     assert!(rows(&outbox, NoticeKind::Cancelled, MENTOR).is_empty());
     let thread = outbox

@@ -3,5 +3,6 @@
 mod adapter_input;
 mod direct;
 mod durable;
+mod host_form;
 mod stories;
 mod wait;

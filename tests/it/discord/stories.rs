@@ -299,14 +299,17 @@ async fn cancelling_asks_for_confirmation_then_updates_announcement_and_event() 
 
     // The worker posts the reason in the thread, then archives and locks it.
     let thread_messages = format!("/channels/{}/messages", hosted.thread_id);
-    let post = wait_request(
-        &bot,
-        "the reason in the thread",
-        "POST",
-        &thread_messages,
-        mark,
-    )
-    .await;
+    let is_reason = |r: &Recorded| {
+        r.seq >= mark
+            && r.is("POST", &thread_messages)
+            && r.body["content"]
+                .as_str()
+                .is_some_and(|c| c.contains("This masterclass was cancelled"))
+    };
+    let post = bot
+        .fake
+        .wait_for("the reason in the thread", is_reason, T)
+        .await;
     assert!(
         post.body["content"]
             .as_str()

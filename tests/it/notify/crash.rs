@@ -232,7 +232,8 @@ async fn run_delivers_when_poked_and_finishes_what_is_in_flight_on_shutdown() {
         r.is("POST", "/channels/*/messages")
             && r.body["content"].as_str().is_some_and(|c| c.contains(text))
     };
-    wait_for_count(&h.fake, 20, |r| is_dm_post(r, "You're in!")).await;
+    // The host hears of each join by DM (the joiners saw Discord's answer on screen).
+    wait_for_count(&h.fake, 20, |r| is_dm_post(r, "joined your masterclass")).await;
 
     let cancelled_at = Utc::now();
     h.app

@@ -5,7 +5,7 @@ use masterclass_bot::domain::{Channel, NoticeKind, UserId};
 use masterclass_bot::service::HostRequest;
 use serde_json::json;
 
-use super::{allowed_mentions, Harness, ADA, BARBARA, LINUS, THREAD, WAIT};
+use super::{allowed_mentions, Harness, ADA, BARBARA, LINUS, WAIT};
 use crate::helpers::{self, member, mentor, now, GUILD, MENTOR};
 use crate::support::fake_discord::{FailRule, Failure, Method};
 
@@ -40,29 +40,42 @@ async fn a_dm_costs_one_request_once_the_channel_is_known() {
     let report = h.step_all(now()).await;
 
     assert_eq!(report.failed + report.retried, 0, "{report:?}");
-    assert_eq!(h.dm_channel_creations(ADA), 1);
+    // The host hears of both joins: two DMs, one DM channel.
     assert_eq!(h.dm_channel_creations(MENTOR), 1);
-    let to_ada = h.dms_to(ADA);
-    assert_eq!(to_ada.len(), 2, "{}", h.fake.dump());
-    let confirmation = to_ada
-        .iter()
-        .map(|m| m.body["content"].as_str().unwrap())
-        .find(|c| c.contains("**Rust ownership**"))
-        .expect("the Rust confirmation");
-    let at = rust.starts_at.timestamp();
-    assert_eq!(
-        confirmation,
-        format!(
-            "You're in! **Rust ownership** starts <t:{at}:F> (<t:{at}:R>).\nThread: https://discord.com/channels/{GUILD}/{THREAD}"
-        )
-    );
     let to_host = h.dms_to(MENTOR);
-    assert_eq!(to_host.len(), 2);
+    assert_eq!(to_host.len(), 2, "{}", h.fake.dump());
     assert!(to_host.iter().any(|m| m.body["content"]
         == "**ada** joined your masterclass **Rust ownership**: 1/40 seats taken."));
-    for dm in to_ada.iter().chain(&to_host) {
+    assert!(to_host.iter().any(|m| m.body["content"]
+        == "**ada** joined your masterclass **Go channels**: 1/40 seats taken."));
+    for dm in &to_host {
         assert_eq!(allowed_mentions(dm), (vec![], json!([])), "{dm}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_join_is_answered_on_screen_not_repeated_by_dm_but_mailed() {
+    let h = Harness::start().await;
+    let mc = h.host(with_capacity("Rust ownership", 40)).await;
+    h.verify_email(ADA, "ada@example.org").await;
+
+    h.app.service.join(&member(1), mc.id, now()).await.unwrap();
+    let report = h.step_all(now()).await;
+
+    assert_eq!(report.failed + report.retried, 0, "{report:?}");
+    assert!(h.dms_to(ADA).is_empty(), "{}", h.fake.dump());
+    assert_eq!(h.dm_channel_creations(ADA), 0);
+    let rows = h.rows(NoticeKind::JoinConfirmed).await;
+    assert!(rows.iter().all(|n| n.channel == Channel::Email), "{rows:?}");
+    // The email stays: it brings the calendar file.
+    let mails = h.smtp.wait_for_messages(1, WAIT).await;
+    assert_eq!(mails[0].to, ["ada@example.org"]);
+    assert_eq!(
+        mails[0].parse().subject(),
+        Some("You're in: “Rust ownership”")
+    );
+    // The host's notice keeps its DM.
+    assert_eq!(h.dms_to(MENTOR).len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -71,19 +84,18 @@ async fn dms_off_means_no_dm() {
     let mc = h.host(with_capacity("Rust ownership", 40)).await;
     h.app
         .service
-        .set_notifications(ADA, Some(false), None, now())
+        .set_notifications(MENTOR, Some(false), None, now())
         .await
         .unwrap();
     h.app.service.join(&member(1), mc.id, now()).await.unwrap();
 
     h.step_all(now()).await;
 
-    let rows = h.rows(NoticeKind::JoinConfirmed).await;
-    let dm = dm_row(&rows, ADA);
+    let rows = h.rows(NoticeKind::Joined).await;
+    let dm = dm_row(&rows, MENTOR);
     assert!(dm.voided_at.is_some() && dm.delivered_at.is_none());
     assert_eq!(dm.last_error.as_deref(), Some("DMs off"));
-    assert_eq!(h.dm_channel_creations(ADA), 0);
-    assert_eq!(h.dms_to(MENTOR).len(), 1, "the host still hears of it");
+    assert_eq!(h.dm_channel_creations(MENTOR), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -203,15 +215,15 @@ async fn a_rate_limited_dm_waits_for_retry_after_without_losing_an_attempt() {
     let h = Harness::start().await;
     let mc = h.host(with_capacity("Rust ownership", 40)).await;
     h.app.service.join(&member(1), mc.id, now()).await.unwrap();
-    let route = format!("/channels/{}/messages", h.fake.dm_channel_id(ADA.0));
+    let route = format!("/channels/{}/messages", h.fake.dm_channel_id(MENTOR.0));
     let limited = Failure::RateLimited { retry_after: 3.0 };
     h.fake.fail(FailRule::once(Method::POST, &route, limited));
 
     let report = h.worker.step(now()).await.unwrap();
 
     assert_eq!(report.retried, 1, "{report:?}");
-    let rows = h.rows(NoticeKind::JoinConfirmed).await;
-    let dm = dm_row(&rows, ADA);
+    let rows = h.rows(NoticeKind::Joined).await;
+    let dm = dm_row(&rows, MENTOR);
     assert!(dm.delivered_at.is_none());
     assert_eq!(
         dm.due_at,
@@ -232,8 +244,8 @@ async fn a_rate_limited_dm_waits_for_retry_after_without_losing_an_attempt() {
     let report = h.worker.step(now() + Duration::seconds(3)).await.unwrap();
 
     assert_eq!(report.delivered, 1, "{report:?}");
-    let rows = h.rows(NoticeKind::JoinConfirmed).await;
-    assert!(dm_row(&rows, ADA).delivered_at.is_some());
+    let rows = h.rows(NoticeKind::Joined).await;
+    assert!(dm_row(&rows, MENTOR).delivered_at.is_some());
     let attempts: Vec<u16> = h
         .fake
         .requests()
@@ -248,14 +260,14 @@ async fn a_rate_limited_dm_waits_for_retry_after_without_losing_an_attempt() {
 async fn a_refused_join_receipt_is_not_repeated_in_the_thread() {
     let h = Harness::start().await;
     let mc = h.host(with_capacity("Rust ownership", 40)).await;
-    h.fake.fail_dms_to(LINUS.0);
+    h.fake.fail_dms_to(MENTOR.0);
 
     h.app.service.join(&member(2), mc.id, now()).await.unwrap();
     h.step_all(now()).await;
 
-    let rows = h.rows(NoticeKind::JoinConfirmed).await;
+    let rows = h.rows(NoticeKind::Joined).await;
     assert_eq!(
-        dm_row(&rows, LINUS).last_error.as_deref(),
+        dm_row(&rows, MENTOR).last_error.as_deref(),
         Some("DMs closed and no email")
     );
     assert!(h.thread_messages().is_empty(), "{}", h.fake.dump());

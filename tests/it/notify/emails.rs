@@ -73,6 +73,13 @@ async fn a_join_brings_an_invitation_and_tells_the_host_who_joined() {
         assert!(body.contains("grace"), "the host's name: {body}");
         assert!(body.contains("/settings notifications email:off"), "{body}");
     }
+    // Greeted by the name the server shows; the meeting link is a link.
+    assert!(text.starts_with("Hi ada,"), "{text}");
+    assert!(html.contains("Hi ada,"), "{html}");
+    assert!(
+        html.contains(r#"<a href="https://meet.example.org/rust""#),
+        "{html}"
+    );
     let calendar = calendar_part(&message.parts);
     assert_eq!(
         calendar.content_type().unwrap().attribute("method"),
@@ -100,6 +107,7 @@ async fn a_join_brings_an_invitation_and_tells_the_host_who_joined() {
         Some("ada joined “Rust ownership” (1/40)")
     );
     let text = message.body_text(0).unwrap();
+    assert!(text.starts_with("Hi grace,"), "{text}");
     assert!(text.contains("ada joined your masterclass"), "{text}");
     assert!(text.contains("1 of 40 seats taken"), "{text}");
     assert!(
@@ -318,4 +326,99 @@ async fn a_waitlisted_member_is_mailed_when_promoted_not_before() {
     );
     let ics = parse_ics(calendar_part(&message.parts).text_contents().unwrap());
     assert_eq!(ics_value(&ics, "METHOD"), "REQUEST");
+}
+
+fn has_calendar(message: &mail_parser::Message) -> bool {
+    message
+        .parts
+        .iter()
+        .filter_map(|p| p.content_type())
+        .any(|ct| ct.subtype() == Some("calendar"))
+        || message.attachments().next().is_some()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waitlisted_member_gets_a_plain_cancellation_without_a_calendar() {
+    let h = Harness::start().await;
+    let request = HostRequest {
+        capacity: Some("1".into()),
+        ..rust_ownership()
+    };
+    let mc = h.host(request).await;
+    h.verify_email(ADA, "ada@example.org").await;
+    h.verify_email(LINUS, "linus@example.org").await;
+    h.app.service.join(&member(1), mc.id, now()).await.unwrap();
+    h.app.service.join(&member(2), mc.id, now()).await.unwrap(); // waitlisted
+    h.step_all(now()).await;
+    let before = h.smtp.messages().len();
+
+    h.app
+        .service
+        .cancel(&mentor(GUILD), mc.id, "Grace is ill", now())
+        .await
+        .unwrap();
+    h.step_all(now()).await;
+
+    let mails = h.smtp.wait_for_messages(before + 2, WAIT).await;
+    let to_linus = mail_to(&mails[before..], "linus@example.org");
+    assert_eq!(to_linus.len(), 1);
+    let message = to_linus[0].parse();
+    assert_eq!(message.subject(), Some("Cancelled: “Rust ownership”"));
+    assert!(message
+        .body_text(0)
+        .unwrap()
+        .contains("Reason: Grace is ill"));
+    assert!(
+        !has_calendar(&message),
+        "never invited, nothing to cancel in the calendar"
+    );
+    // The attendee's cancellation still cancels the event in their calendar.
+    let to_ada = mail_to(&mails[before..], "ada@example.org");
+    let message = to_ada[0].parse();
+    let calendar = calendar_part(&message.parts);
+    assert_eq!(
+        calendar.content_type().unwrap().attribute("method"),
+        Some("CANCEL")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reminder_links_to_the_meeting_and_names_the_member() {
+    let h = Harness::start().await;
+    let mc = h.host(rust_ownership()).await;
+    let unnamed = member(4).user_id; // not known to the fake Discord by name
+    h.verify_email(ADA, "ada@example.org").await;
+    h.verify_email(unnamed, "member4@example.org").await;
+    h.app.service.join(&member(1), mc.id, now()).await.unwrap();
+    h.app.service.join(&member(4), mc.id, now()).await.unwrap();
+    h.step_all(now()).await;
+    let before = h.smtp.messages().len();
+
+    h.step_all(mc.starts_at - Duration::hours(24)).await;
+
+    let mails = h.smtp.wait_for_messages(before + 2, WAIT).await;
+    let to_ada = mail_to(&mails[before..], "ada@example.org");
+    assert_eq!(to_ada.len(), 1);
+    let message = to_ada[0].parse();
+    assert_eq!(
+        message.subject(),
+        Some("Reminder: “Rust ownership” starts in 24 hours")
+    );
+    let html = message.body_html(0).unwrap();
+    assert!(html.contains("Hi ada,"), "{html}");
+    assert!(
+        html.contains(r#"<a href="https://meet.example.org/rust""#) && html.contains(">Join</a>"),
+        "a clear Join link: {html}"
+    );
+    let text = message.body_text(0).unwrap();
+    assert!(text.starts_with("Hi ada,"), "{text}");
+    assert!(
+        text.contains("Join: https://meet.example.org/rust"),
+        "{text}"
+    );
+
+    // A name Discord does not give: the greeting falls back.
+    let to_unnamed = mail_to(&mails[before..], "member4@example.org");
+    let text = to_unnamed[0].parse().body_text(0).unwrap().into_owned();
+    assert!(text.starts_with("Hi there,"), "{text}");
 }

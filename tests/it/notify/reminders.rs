@@ -6,7 +6,7 @@ use masterclass_bot::service::HostRequest;
 use serde_json::json;
 
 use super::{allowed_mentions, Harness, ADA, BARBARA, LINUS, WAIT};
-use crate::helpers::{self, member, mentor, now, GUILD};
+use crate::helpers::{self, member, mentor, now, GUILD, MENTOR};
 use crate::support::fake_discord::Recorded;
 
 async fn hosted(h: &Harness) -> Masterclass {
@@ -55,8 +55,10 @@ async fn reminders_go_out_when_due_to_the_current_attendees() {
     );
     let report = h.step_all(before(&mc, 24 * 60)).await;
 
-    // Ada and Linus: a DM and an email each (Linus has no email); one thread reminder.
-    assert_eq!(report.claimed, 5, "{report:?}");
+    // Ada, Linus and the host: a DM and an email each (only Ada has an address); one thread
+    // reminder.
+    assert_eq!(report.claimed, 7, "{report:?}");
+    assert_eq!(reminders_to(&h, MENTOR).len(), 1, "the host too");
     assert_eq!(
         (reminders_to(&h, ADA).len(), reminders_to(&h, LINUS).len()),
         (1, 1)
@@ -108,16 +110,66 @@ async fn reminders_go_out_when_due_to_the_current_attendees() {
         .unwrap()
         .contains(&LINUS.to_string()));
 
-    // At the start: the location, pinging nobody.
+    // At the start: the location, mentioning the host and whoever attends now.
     let mark = h.fake.mark();
     h.step_all(mc.starts_at + Duration::minutes(1)).await;
     let thread = thread_since(&h, mark);
     assert_eq!(thread.len(), 1);
     assert_eq!(
         thread[0].body["content"],
-        "🎙️ **Rust ownership** is starting now! Join here: https://meet.example.org/rust"
+        format!(
+            "🎙️ **Rust ownership** is starting now! Join here: https://meet.example.org/rust\n<@{MENTOR}> <@{ADA}> <@{BARBARA}>"
+        )
     );
-    assert_eq!(allowed_mentions(&thread[0]), (vec![], json!([])));
+    let (mut users, parse) = allowed_mentions(&thread[0]);
+    users.sort();
+    let mut expected = vec![MENTOR.to_string(), ADA.to_string(), BARBARA.to_string()];
+    expected.sort();
+    assert_eq!((users, parse), (expected, json!([])));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_is_reminded_of_their_own_masterclass() {
+    let h = Harness::start().await;
+    let mc = hosted(&h).await;
+    h.verify_email(MENTOR, "grace@example.org").await;
+    h.step_all(now()).await;
+
+    h.step_all(before(&mc, 24 * 60)).await;
+
+    let dms = reminders_to(&h, MENTOR);
+    assert_eq!(dms.len(), 1, "{}", h.fake.dump());
+    let content = dms[0].body["content"].as_str().unwrap();
+    let at = mc.starts_at.timestamp();
+    assert!(
+        content.starts_with(&format!(
+            "Reminder: your masterclass **Rust ownership** starts <t:{at}:R> (<t:{at}:F>)."
+        )),
+        "{content}"
+    );
+    assert!(
+        content.contains("https://meet.example.org/rust"),
+        "{content}"
+    );
+    let mails = h.smtp.wait_for_messages(1, WAIT).await;
+    assert_eq!(mails[0].to, ["grace@example.org"]);
+    assert_eq!(
+        mails[0].parse().subject(),
+        Some("Reminder: “Rust ownership” starts in 24 hours")
+    );
+
+    // Nobody else signed up: the host alone is still reminded at 15 minutes, and the start
+    // mentions the host.
+    h.step_all(before(&mc, 15)).await;
+    assert_eq!(reminders_to(&h, MENTOR).len(), 2);
+    let mark = h.fake.mark();
+    h.step_all(mc.starts_at).await;
+    let thread = thread_since(&h, mark);
+    assert_eq!(thread.len(), 1, "{}", h.fake.dump());
+    assert_eq!(
+        allowed_mentions(&thread[0]),
+        (vec![MENTOR.to_string()], json!([]))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,7 +209,11 @@ async fn a_reminder_due_while_the_bot_was_down_is_skipped_after_the_start() {
 
     assert!(reminders_to(&h, ADA).is_empty());
     let reminders = h.rows(NoticeKind::Reminder).await;
-    assert_eq!(reminders.len(), 6, "2 offsets × (DM, email, thread)");
+    assert_eq!(
+        reminders.len(),
+        10,
+        "2 offsets × (DM and email for Ada and for the host, thread)"
+    );
     for row in &reminders {
         assert!(
             row.voided_at.is_some() && row.delivered_at.is_none(),
@@ -232,4 +288,45 @@ async fn the_start_message_goes_out_only_while_the_masterclass_runs() {
         Some("the masterclass is over")
     );
     assert!(starting.voided_at.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_start_message_mentions_everyone_in_messages_discord_accepts() {
+    let h = Harness::start().await;
+    let request = HostRequest {
+        capacity: Some("200".into()),
+        ..helpers::request("Rust ownership")
+    };
+    let mc = h.host(request).await;
+    for n in 1..=150 {
+        h.app.service.join(&member(n), mc.id, now()).await.unwrap();
+    }
+    h.step_all(now()).await;
+    let mark = h.fake.mark();
+
+    h.step_all(mc.starts_at).await;
+
+    let thread = thread_since(&h, mark);
+    assert_eq!(thread.len(), 2, "151 people: two messages of at most 100");
+    let mut everyone = Vec::new();
+    for message in &thread {
+        let content = message.body["content"].as_str().unwrap();
+        assert!(
+            content.starts_with("🎙️ **Rust ownership** is starting now!"),
+            "{content}"
+        );
+        assert!(content.chars().count() <= 2000);
+        let (users, parse) = allowed_mentions(message);
+        assert!(users.len() <= 100 && parse == json!([]));
+        for user in &users {
+            assert!(content.contains(&format!("<@{user}>")), "{content}");
+        }
+        everyone.extend(users);
+    }
+    let mut expected: Vec<String> = std::iter::once(MENTOR.to_string())
+        .chain((1..=150).map(|n| member(n).user_id.to_string()))
+        .collect();
+    everyone.sort();
+    expected.sort();
+    assert_eq!(everyone, expected, "each exactly once");
 }

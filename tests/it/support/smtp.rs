@@ -321,7 +321,8 @@ impl Handler for Recorder {
                 state.messages.push(mail);
                 state.messages.len()
             };
-            self.shared.received.send_replace(count);
+            // Sessions run side by side: a slower one must not set the count back.
+            self.shared.received.send_modify(|n| *n = (*n).max(count));
         }
         mailin::response::OK
     }
