@@ -6,7 +6,7 @@ use super::error::user_message;
 use super::flows::{self, caller_of};
 use super::pending::{FormValues, SaveStart};
 use super::render::{self, Action};
-use super::{Data, Error};
+use super::{reply, Data, Error};
 use crate::calendar::{masterclass_ics, IcsEvent, IcsMethod};
 use crate::domain::{plural, Caller, MasterclassId, UserError};
 use crate::service::HostRequest;
@@ -14,9 +14,8 @@ use chrono::Utc;
 use futures::FutureExt as _;
 use poise::serenity_prelude as serenity;
 use serenity::{
-    ActionRowComponent, ComponentInteraction, CreateAllowedMentions, CreateAttachment, CreateEmbed,
-    CreateInteractionResponse, CreateInteractionResponseMessage, EditInteractionResponse,
-    ModalInteraction,
+    ActionRowComponent, ComponentInteraction, CreateAttachment, CreateEmbed,
+    CreateInteractionResponse, EditInteractionResponse, ModalInteraction,
 };
 
 pub async fn on_event(
@@ -103,18 +102,14 @@ async fn answer_failure<R, RFut, E, EFut>(
     let Err(error) = outcome else { return };
     let text = user_message(&error, &format!("component {custom_id}"));
     let sent = if acked {
-        let change = EditInteractionResponse::new()
+        let change = reply::edit()
             .content(text)
             .embeds(vec![])
-            .components(vec![])
-            .allowed_mentions(CreateAllowedMentions::new());
+            .components(vec![]);
         edit(change).await.map(drop)
     } else {
-        let reply = CreateInteractionResponseMessage::new()
-            .content(text)
-            .ephemeral(true)
-            .allowed_mentions(CreateAllowedMentions::new());
-        respond(CreateInteractionResponse::Message(reply)).await
+        let message = reply::private().content(text);
+        respond(CreateInteractionResponse::Message(message)).await
     };
     if let Err(e) = sent {
         tracing::warn!(error = %e, custom_id, "could not answer an interaction");
@@ -131,9 +126,7 @@ async fn answer_deferred(
         Ok(text) => text,
         Err(error) => user_message(&error, &format!("component {}", click.data.custom_id)),
     };
-    let edit = EditInteractionResponse::new()
-        .content(render::truncate(&text, 2000))
-        .allowed_mentions(CreateAllowedMentions::new());
+    let edit = reply::edit().content(render::truncate(&text, 2000));
     click.edit_response(ctx, edit).await?;
     Ok(())
 }
@@ -153,10 +146,7 @@ async fn on_click(
     let action = Action::parse(&click.data.custom_id).ok_or(UserError::Expired)?;
     let caller = click_caller(click)?;
     let reply = |text: String| {
-        let message = CreateInteractionResponseMessage::new()
-            .content(render::truncate(&text, 2000))
-            .ephemeral(true)
-            .allowed_mentions(CreateAllowedMentions::new());
+        let message = reply::private().content(render::truncate(&text, 2000));
         CreateInteractionResponse::Message(message)
     };
     match action {
@@ -176,10 +166,7 @@ async fn on_click(
         }
         Action::Participants(id) => {
             let embed = participants_embed(data, &caller, id).await?;
-            let message = CreateInteractionResponseMessage::new()
-                .embed(embed)
-                .ephemeral(true)
-                .allowed_mentions(CreateAllowedMentions::new());
+            let message = reply::private().embed(embed);
             click
                 .create_response(ctx, CreateInteractionResponse::Message(message))
                 .await?;
@@ -188,10 +175,9 @@ async fn on_click(
             let mc = data.service.masterclass(&caller, id).await?;
             let ics = masterclass_ics(&IcsEvent::of(&mc), IcsMethod::Publish);
             let file = CreateAttachment::bytes(ics.into_bytes(), "masterclass.ics");
-            let message = CreateInteractionResponseMessage::new()
+            let message = reply::private()
                 .content("Open the file to add this masterclass to your calendar.")
-                .add_file(file)
-                .ephemeral(true);
+                .add_file(file);
             click
                 .create_response(ctx, CreateInteractionResponse::Message(message))
                 .await?;
@@ -199,7 +185,7 @@ async fn on_click(
         Action::Save(key) => save(ctx, data, click, &caller, key, acked).await?,
         Action::Discard(key) => {
             data.pending.discard_draft(key, &caller)?;
-            let update = CreateInteractionResponseMessage::new()
+            let update = reply::update()
                 .content("Discarded. Nothing was saved.")
                 .embeds(vec![])
                 .components(vec![]);
@@ -220,19 +206,18 @@ async fn on_click(
             data.changed();
             let mc = &cancelled.masterclass;
             let told = cancelled.attending.len() + cancelled.waitlist.len();
-            let edit = EditInteractionResponse::new()
+            let edit = reply::edit()
                 .content(format!(
                     "**{}** is cancelled. Telling {} why.",
                     render::truncate(&mc.title, 100),
                     plural(told as u64, "member", "members")
                 ))
-                .components(vec![])
-                .allowed_mentions(CreateAllowedMentions::new());
+                .components(vec![]);
             click.edit_response(ctx, edit).await?;
         }
         Action::KeepMasterclass(key) => {
             data.pending.take_cancel(key, &caller)?;
-            let update = CreateInteractionResponseMessage::new()
+            let update = reply::update()
                 .content("Nothing changed.")
                 .components(vec![]);
             click
@@ -270,9 +255,7 @@ async fn save(
     let new = match data.pending.begin_save(key, caller)? {
         SaveStart::Draft(new) => new,
         SaveStart::Saving => {
-            let message = CreateInteractionResponseMessage::new()
-                .content("This masterclass is being saved already.")
-                .ephemeral(true);
+            let message = reply::private().content("This masterclass is being saved already.");
             click
                 .create_response(ctx, CreateInteractionResponse::Message(message))
                 .await?;
@@ -280,10 +263,7 @@ async fn save(
         }
         SaveStart::Saved(id) => {
             let mc = data.service.masterclass(caller, id).await?;
-            let message = CreateInteractionResponseMessage::new()
-                .content(render::truncate(&saved_text(&mc), 2000))
-                .ephemeral(true)
-                .allowed_mentions(CreateAllowedMentions::new());
+            let message = reply::private().content(render::truncate(&saved_text(&mc), 2000));
             click
                 .create_response(ctx, CreateInteractionResponse::Message(message))
                 .await?;
@@ -304,11 +284,10 @@ async fn save(
     data.pending.end_save(key, Some(hosted.masterclass.id));
     data.changed();
     // The whole preview goes: its embed and "check the time" footer describe a draft.
-    let edit = EditInteractionResponse::new()
+    let edit = reply::edit()
         .content(render::truncate(&saved_text(&hosted.masterclass), 2000))
         .embeds(vec![])
-        .components(vec![])
-        .allowed_mentions(CreateAllowedMentions::new());
+        .components(vec![]);
     click.edit_response(ctx, edit).await?;
     Ok(())
 }
@@ -379,12 +358,10 @@ async fn on_form(
     {
         Ok(new) => new,
         Err(Error::User(refusal)) if typed_wrong(&refusal) => {
-            let reply = CreateInteractionResponseMessage::new()
+            let message = reply::private()
                 .content(refusal.to_string())
-                .components(render::fix_button(key))
-                .ephemeral(true)
-                .allowed_mentions(CreateAllowedMentions::new());
-            form.create_response(ctx, CreateInteractionResponse::Message(reply))
+                .components(render::fix_button(key));
+            form.create_response(ctx, CreateInteractionResponse::Message(message))
                 .await?;
             return Ok(());
         }
@@ -393,14 +370,13 @@ async fn on_form(
     let embed = render::preview(&new, caller.user_id);
     draft.checked = Some(new);
     data.pending.update_draft(key, draft);
-    let reply = CreateInteractionResponseMessage::new()
+    let message = reply::private()
         .content(
             "Here's your masterclass. Check it, then **Save** (nothing is stored before that).",
         )
         .embed(embed)
-        .components(render::preview_buttons(key))
-        .ephemeral(true);
-    form.create_response(ctx, CreateInteractionResponse::Message(reply))
+        .components(render::preview_buttons(key));
+    form.create_response(ctx, CreateInteractionResponse::Message(message))
         .await?;
     Ok(())
 }

@@ -9,6 +9,7 @@ mod error;
 mod flows;
 mod pending;
 mod render;
+mod reply;
 pub mod sync;
 
 pub use error::Error;

@@ -1,4 +1,5 @@
 use super::text::plural;
+use super::UserId;
 use thiserror::Error;
 
 /// A refusal the user can act on. `Display` is exactly what the user reads.
@@ -53,6 +54,8 @@ pub enum UserError {
     LinkTooLong { len: usize },
     #[error("At most 25 guests can be invited.")]
     TooManyGuests,
+    #[error("<@{user}> isn't a member of this server, so they can't be a guest.")]
+    GuestNotMember { user: UserId },
     #[error("You can't invite yourself as a guest: the host doesn't take a seat.")]
     HostAsGuest,
     #[error("The same guest is listed twice.")]

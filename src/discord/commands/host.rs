@@ -38,23 +38,43 @@ fn invited(guest: Option<u64>, mentions: Vec<u64>) -> Result<Vec<u64>, UserError
     Ok(ids)
 }
 
-/// Each guest with whether it is a bot: from what the interaction carries, else from Discord.
-async fn with_bot_flags(ctx: Ctx<'_>, ids: Vec<u64>) -> Result<Vec<(UserId, bool)>, Error> {
+/// Each guest with whether it is a bot. A guest must be a member of this server (one who is
+/// not would take a seat and get DMs about a server they never joined): the interaction says so
+/// for the users it resolved; the others are looked up (the cache first, then Discord).
+async fn with_bot_flags(
+    ctx: Ctx<'_>,
+    guild: serenity::GuildId,
+    ids: Vec<u64>,
+) -> Result<Vec<(UserId, bool)>, Error> {
     let resolved = match ctx {
-        poise::Context::Application(app) => Some(&app.interaction.data.resolved.users),
+        poise::Context::Application(app) => Some(&app.interaction.data.resolved),
         poise::Context::Prefix(_) => None,
     };
     let mut guests = Vec::with_capacity(ids.len());
     for id in ids {
-        let known = resolved.and_then(|users| users.get(&serenity::UserId::new(id)));
-        let is_bot = match known {
-            Some(user) => user.bot,
-            None => serenity::UserId::new(id).to_user(ctx).await?.bot,
+        let user = serenity::UserId::new(id);
+        let resolved_member = resolved
+            .filter(|r| r.members.contains_key(&user))
+            .and_then(|r| r.users.get(&user));
+        let is_bot = match resolved_member {
+            Some(member) => member.bot,
+            None => match guild.member(ctx, user).await {
+                Ok(member) => member.user.bot,
+                Err(serenity::Error::Http(serenity::HttpError::UnsuccessfulRequest(answer)))
+                    if answer.error.code == UNKNOWN_MEMBER =>
+                {
+                    return Err(UserError::GuestNotMember { user: UserId(id) }.into());
+                }
+                Err(error) => return Err(error.into()),
+            },
         };
         guests.push((UserId(id), is_bot));
     }
     Ok(guests)
 }
+
+/// Discord's answer for a user who is not a member of the server.
+const UNKNOWN_MEMBER: isize = 10007;
 
 /// The host form of draft `key`, filled in with `typed` (blank on first opening; what the host
 /// typed when **Fix it** reopens it after a refusal).
@@ -136,7 +156,8 @@ pub async fn host(
     }
     let mentions = mentioned_users(guests.as_deref().unwrap_or(""))?;
     let ids = invited(guest.map(|user| user.id.get()), mentions)?;
-    let guest_list = with_bot_flags(ctx, ids).await?;
+    let guild = serenity::GuildId::new(caller.guild_id.0);
+    let guest_list = with_bot_flags(ctx, guild, ids).await?;
     let draft = Draft {
         guild_id: caller.guild_id,
         host_id: caller.user_id,

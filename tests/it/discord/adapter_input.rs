@@ -72,6 +72,18 @@ async fn host_refuses_two_places_and_guests_that_are_not_mentions() {
     )
     .await;
 
+    // Someone who isn't in the server can't be a guest: named in the refusal.
+    let stranger = json!([{"name": "guests", "type": 3, "value": format!("<@{GUEST_A}> <@123>")}]);
+    let h = bot.command(MENTOR, "host", stranger).await;
+    refused(
+        &bot,
+        &before,
+        h,
+        "<@123> isn't a member of this server, so they can't be a guest.",
+        "a guest from outside the server",
+    )
+    .await;
+
     let guests = json!([{"name": "guests", "type": 3, "value": "<@123> not-a-mention"}]);
     let h = bot.command(MENTOR, "host", guests).await;
     refused(

@@ -4,5 +4,6 @@ mod adapter_input;
 mod direct;
 mod durable;
 mod host_form;
+mod replies;
 mod stories;
 mod wait;
