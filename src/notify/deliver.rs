@@ -331,7 +331,11 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         if !matches!(expires_at, Some(at) if at > now) {
             return Ok(voided("the code expired before it could be sent"));
         }
-        let name = self.name_of(notice.guild_id, user, GREETING_NAME).await;
+        // A code asked for in a DM belongs to no server (guild 0): no name to look up.
+        let name = match notice.guild_id.0 {
+            0 => GREETING_NAME.to_owned(),
+            _ => self.name_of(notice.guild_id, user, GREETING_NAME).await,
+        };
         Ok(self.send_email(verification_email(to, code, &name)).await)
     }
 
