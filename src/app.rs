@@ -43,11 +43,13 @@ impl App {
         let mailer = Mailer::new(&settings.email).context("setting up email")?;
         let wake_worker = Arc::new(Notify::new());
         let wake_sync = Arc::new(Notify::new());
+        let (published, _) = tokio::sync::broadcast::channel(256);
         let client = discord::client(
             &settings.discord,
             service.clone(),
             Arc::clone(&wake_worker),
             Arc::clone(&wake_sync),
+            published.clone(),
         )
         .await
         .context("building the Discord client")?;
@@ -75,7 +77,8 @@ impl App {
             ..SyncSettings::default()
         };
         let sync = SyncWorker::new(db.clone(), Arc::clone(&rest), sync_settings)
-            .with_wakes(wake_sync, wake_worker);
+            .with_wakes(wake_sync, wake_worker)
+            .with_published(published);
         Ok(App {
             service,
             db,

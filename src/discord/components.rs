@@ -8,7 +8,7 @@ use super::pending::{FormValues, SaveStart};
 use super::render::{self, Action};
 use super::{reply, Data, Error};
 use crate::calendar::{masterclass_ics, IcsEvent, IcsMethod};
-use crate::domain::{plural, Caller, MasterclassId, UserError};
+use crate::domain::{plural, Caller, Masterclass, MasterclassId, UserError};
 use crate::service::HostRequest;
 use chrono::Utc;
 use futures::FutureExt as _;
@@ -274,6 +274,8 @@ async fn save(
         .create_response(ctx, CreateInteractionResponse::Acknowledge)
         .await?;
     *acked = true;
+    // Listening before the change: the sync worker may publish it before we look.
+    let mut published = data.published.subscribe();
     let hosted = match data.service.host(caller, new, Utc::now()).await {
         Ok(hosted) => hosted,
         Err(error) => {
@@ -283,24 +285,65 @@ async fn save(
     };
     data.pending.end_save(key, Some(hosted.masterclass.id));
     data.changed();
+    let mc = once_published(data, caller, hosted.masterclass, &mut published).await;
     // The whole preview goes: its embed and "check the time" footer describe a draft.
     let edit = reply::edit()
-        .content(render::truncate(&saved_text(&hosted.masterclass), 2000))
+        .content(render::truncate(&saved_text(&mc), 2000))
         .embeds(vec![])
         .components(vec![]);
     click.edit_response(ctx, edit).await?;
     Ok(())
 }
 
-/// Where to look now: the announcement carries the thread and the event, which follow shortly.
-fn saved_text(mc: &crate::domain::Masterclass) -> String {
+/// How long Save's answer waits for the announcement and the thread, to link them. They come
+/// within a second when Discord answers; if not, the answer names the channel instead.
+const PUBLISH_PATIENCE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// The masterclass once its announcement and thread exist (as the sync worker tells), or as it
+/// is after [`PUBLISH_PATIENCE`].
+async fn once_published(
+    data: &Data,
+    caller: &Caller,
+    saved: Masterclass,
+    published: &mut tokio::sync::broadcast::Receiver<MasterclassId>,
+) -> Masterclass {
+    let deadline = tokio::time::Instant::now() + PUBLISH_PATIENCE;
+    let mut mc = saved;
+    loop {
+        if mc.announcement_message_id.is_some() && mc.thread_id.is_some() {
+            return mc;
+        }
+        match tokio::time::timeout_at(deadline, published.recv()).await {
+            Ok(Ok(id)) if id != mc.id => continue,
+            Ok(Ok(_)) | Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => {}
+            Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) | Err(_) => return mc,
+        }
+        match data.service.masterclass(caller, mc.id).await {
+            Ok(now) => mc = now,
+            Err(_) => return mc,
+        }
+    }
+}
+
+/// Where to look now: links to the announcement and the thread once they exist, else the
+/// channel where they are about to appear.
+fn saved_text(mc: &Masterclass) -> String {
     let title = render::truncate(&mc.title, 100);
-    match mc.announcement_channel_id {
-        Some(c) => format!(
-            "Saved! **{title}** is announced in <#{c}>; its discussion thread and server event \
-             follow there."
+    match (
+        mc.announcement_channel_id,
+        mc.announcement_message_id,
+        mc.thread_id,
+    ) {
+        (Some(channel), Some(message), Some(thread)) => format!(
+            "Saved! **{title}** is announced: https://discord.com/channels/{}/{channel}/{message} \
+             Its discussion thread is <#{thread}>; the server event follows.",
+            mc.guild_id
         ),
-        None => {
+        (Some(channel), _, _) => format!(
+            "Saved! **{title}** is announced in <#{channel}>; its discussion thread and server \
+             event follow there."
+        ),
+        _ => {
             format!("Saved! **{title}** is announced with its discussion thread and server event.")
         }
     }

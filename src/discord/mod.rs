@@ -31,6 +31,8 @@ pub struct Data {
     pub wake_worker: Arc<Notify>,
     /// Wakes the sync worker when a change affects what Discord shows.
     pub wake_sync: Arc<Notify>,
+    /// The sync worker says here which masterclass it brought in step (Save links the result).
+    pub published: tokio::sync::broadcast::Sender<crate::domain::MasterclassId>,
 }
 
 impl Data {
@@ -49,6 +51,7 @@ pub async fn client(
     service: Service,
     wake_worker: Arc<Notify>,
     wake_sync: Arc<Notify>,
+    published: tokio::sync::broadcast::Sender<crate::domain::MasterclassId>,
 ) -> anyhow::Result<serenity::Client> {
     let http = http(settings);
     let dev_guild =
@@ -77,6 +80,7 @@ pub async fn client(
                     pending: pending::Pending::default(),
                     wake_worker,
                     wake_sync,
+                    published,
                 })
             })
         })

@@ -108,6 +108,8 @@ pub struct SyncWorker {
     wake: Arc<Notify>,
     /// Poked when a thread appears: invitations were waiting for its link.
     deliveries: Arc<Notify>,
+    /// Told of every masterclass brought in step (Save waits there to link the result).
+    published: Option<tokio::sync::broadcast::Sender<MasterclassId>>,
     pub(crate) bot_user: tokio::sync::OnceCell<u64>,
     /// Whether a channel is a stage (its event type depends on it).
     pub(crate) stages: std::sync::Mutex<std::collections::HashMap<u64, bool>>,
@@ -121,6 +123,7 @@ impl SyncWorker {
             settings,
             wake: Arc::new(Notify::new()),
             deliveries: Arc::new(Notify::new()),
+            published: None,
             bot_user: tokio::sync::OnceCell::new(),
             stages: Default::default(),
         }
@@ -131,6 +134,15 @@ impl SyncWorker {
     pub fn with_wakes(mut self, wake: Arc<Notify>, deliveries: Arc<Notify>) -> Self {
         self.wake = wake;
         self.deliveries = deliveries;
+        self
+    }
+
+    /// Tells `published` of every masterclass brought in step.
+    pub fn with_published(
+        mut self,
+        published: tokio::sync::broadcast::Sender<MasterclassId>,
+    ) -> Self {
+        self.published = Some(published);
         self
     }
 
@@ -262,6 +274,9 @@ impl SyncWorker {
         let (outcome, written) = match result {
             Ok(next) => {
                 tracing::debug!(masterclass = %id, ?next, "Discord in step");
+                if let Some(published) = &self.published {
+                    let _ = published.send(id); // Nobody listening is fine.
+                }
                 let written = self
                     .db
                     .write(move |conn| {

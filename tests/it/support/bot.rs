@@ -232,17 +232,20 @@ impl TestBot {
         let mark = self.fake.mark();
         let save = self.click(MENTOR, &save_id, 1).await;
         let saved = self.reply_text(&save).await;
+        let hosted = self.published(mark).await;
+        // Save waits for the announcement and the thread, and links them.
         assert_eq!(
             saved,
             format!(
-                "Saved! **{title}** is announced in <#{ANNOUNCE}>; its discussion thread and \
-                 server event follow there."
+                "Saved! **{title}** is announced: https://discord.com/channels/{GUILD}/{ANNOUNCE}/{} \
+                 Its discussion thread is <#{}>; the server event follows.",
+                hosted.message_id, hosted.thread_id
             )
         );
         let edit = save.original_edit(T).await;
         assert_eq!(edit.body["embeds"], json!([]), "the preview is gone");
         assert_eq!(edit.body["components"], json!([]), "no buttons left");
-        self.published(mark).await
+        hosted
     }
 
     /// The announcement and thread the bot makes for a masterclass saved after `mark`.
