@@ -7,5 +7,6 @@ pub mod discord;
 pub mod domain;
 pub mod email;
 pub mod notify;
+pub mod retry;
 pub mod service;
 pub mod store;

@@ -27,6 +27,11 @@ snowflake!(
     ChannelId,
 );
 
+impl GuildId {
+    /// No server: what a member asks for in a DM with the bot (0 is never a Discord id).
+    pub const NONE: GuildId = GuildId(0);
+}
+
 /// Our own id of a masterclass (a database row id, not a Discord snowflake).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]

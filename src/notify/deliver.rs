@@ -26,10 +26,11 @@ pub(super) enum Outcome {
     MentionInThread(String),
     /// Try again after a backoff (or give up after `max_attempts`).
     Retry(String),
-    /// Discord asked us to wait; does not count as an attempt.
-    RateLimited {
-        error: String,
-        retry_after: Duration,
+    /// Not now, for a reason that says nothing about the notification (Discord's rate limit,
+    /// a thread still being created): due again `after`, without counting the attempt.
+    Postponed {
+        why: String,
+        after: Duration,
     },
     /// Retrying cannot help.
     Failed(String),
@@ -37,9 +38,9 @@ pub(super) enum Outcome {
 
 /// The sync worker is creating the thread: look again shortly, without counting an attempt.
 fn waiting_for_thread() -> Outcome {
-    Outcome::RateLimited {
-        error: "waiting for the masterclass's thread to be created".into(),
-        retry_after: Duration::from_secs(2),
+    Outcome::Postponed {
+        why: "waiting for the masterclass's thread to be created".into(),
+        after: Duration::from_secs(2),
     }
 }
 
@@ -49,9 +50,9 @@ fn voided(why: &str) -> Outcome {
 
 fn discord_failure(error: DiscordError) -> Outcome {
     match error {
-        DiscordError::RateLimited { retry_after } => Outcome::RateLimited {
-            error: error.to_string(),
-            retry_after,
+        DiscordError::RateLimited { retry_after } => Outcome::Postponed {
+            why: error.to_string(),
+            after: retry_after,
         },
         DiscordError::Transient(_) => Outcome::Retry(error.to_string()),
         DiscordError::DmsClosed | DiscordError::Permanent(_) => Outcome::Failed(error.to_string()),
@@ -191,7 +192,11 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }))
     }
 
+    /// A member's name in a server; none to look up outside one (a code asked for in a DM).
     async fn name_of(&self, guild: GuildId, user: UserId, fallback: &str) -> String {
+        if guild == GuildId::NONE {
+            return fallback.to_owned();
+        }
         match self.discord.display_name(guild, user).await {
             Some(name) => name,
             None => fallback.to_owned(),
@@ -331,11 +336,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         if !matches!(expires_at, Some(at) if at > now) {
             return Ok(voided("the code expired before it could be sent"));
         }
-        // A code asked for in a DM belongs to no server (guild 0): no name to look up.
-        let name = match notice.guild_id.0 {
-            0 => GREETING_NAME.to_owned(),
-            _ => self.name_of(notice.guild_id, user, GREETING_NAME).await,
-        };
+        let name = self.name_of(notice.guild_id, user, GREETING_NAME).await;
         Ok(self.send_email(verification_email(to, code, &name)).await)
     }
 

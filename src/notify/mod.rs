@@ -14,15 +14,8 @@
 //! Nothing here knows serenity or lettre: the worker talks to the [`DiscordPort`] and the
 //! [`EmailPort`].
 //!
-//! Wiring, next to the Discord client (one worker per database):
-//!
-//! ```text
-//! let discord = SerenityDiscord::new(client.http.clone(), DiscordPacer::default());
-//! let settings = WorkerSettings::from_config(&config.notifications);
-//! let worker = Worker::new(db, discord, Mailer::new(&config.email)?, settings)
-//!     .with_wake(wake_worker); // the Notify the commands poke after a change
-//! let delivering = tokio::spawn(worker.run(shutdown_receiver));
-//! ```
+//! Wiring: `crate::app::App` builds one worker per database and owns its task (a worker that
+//! stops on its own stops the app, so it is restarted and resumes from the outbox).
 
 mod deliver;
 mod emails;

@@ -8,7 +8,6 @@ use crate::store::outbox::{self, Notice};
 use crate::store::Db;
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
-use rand::Rng as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -85,7 +84,7 @@ impl StepReport {
         match outcome {
             Outcome::Delivered => self.delivered += 1,
             Outcome::Voided(_) | Outcome::MentionInThread(_) => self.voided += 1,
-            Outcome::Retry(_) | Outcome::RateLimited { .. } => self.retried += 1,
+            Outcome::Retry(_) | Outcome::Postponed { .. } => self.retried += 1,
             Outcome::Failed(_) => self.failed += 1,
         }
     }
@@ -335,7 +334,12 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
             }
             outcome => outcome,
         };
-        let retry_at = now + self.backoff(notice.attempts);
+        let retry_at = now
+            + crate::retry::backoff(
+                self.settings.backoff_base,
+                self.settings.backoff_max,
+                notice.attempts,
+            );
         let (row, recorded) = (notice.clone(), outcome.clone());
         let written = self.db.write(move |conn| {
             Box::pin(async move {
@@ -357,12 +361,11 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                         };
                         outbox::enqueue_all(conn, &[stand_in], now).await?;
                     }
-                    Outcome::RateLimited { error, retry_after } => {
+                    Outcome::Postponed { why, after } => {
                         // Whole seconds, rounded up: the outbox keeps times to the second.
-                        let wait = chrono::Duration::seconds(
-                            retry_after.as_secs_f64().ceil().max(1.0) as i64,
-                        );
-                        outbox::postpone(conn, notice.id, error, now + wait).await?;
+                        let wait =
+                            chrono::Duration::seconds(after.as_secs_f64().ceil().max(1.0) as i64);
+                        outbox::postpone(conn, notice.id, why, now + wait).await?;
                     }
                     Outcome::Retry(error) => {
                         outbox::schedule_retry(conn, notice.id, error, retry_at).await?;
@@ -384,16 +387,6 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }
         outcome
     }
-
-    /// Exponential in the attempts made, capped, with "equal jitter": between half and all of
-    /// it, so rows that failed together do not all come back in the same second.
-    fn backoff(&self, attempts: u32) -> chrono::Duration {
-        let base = self.settings.backoff_base.as_secs_f64();
-        let max = self.settings.backoff_max.as_secs_f64();
-        let full = (base * 2f64.powi(attempts.saturating_sub(1).min(30) as i32)).min(max);
-        let jittered = rand::thread_rng().gen_range(full / 2.0..=full);
-        chrono::Duration::seconds(jittered.round().max(1.0) as i64)
-    }
 }
 
 /// A thread row with a recipient: a mention standing in for a DM the member refused.
@@ -408,8 +401,8 @@ fn log_outcome(notice: &Notice, outcome: &Outcome) {
         Outcome::Voided(why) | Outcome::MentionInThread(why) => {
             tracing::debug!(id, kind, channel, why, "notification dropped")
         }
-        Outcome::RateLimited { error, .. } => {
-            tracing::debug!(id, kind, channel, error, "notification postponed")
+        Outcome::Postponed { why, .. } => {
+            tracing::debug!(id, kind, channel, why, "notification postponed")
         }
         Outcome::Retry(error) => tracing::warn!(
             id,

@@ -100,25 +100,25 @@ impl Service {
     }
 }
 
-/// One line for `/masterclass-admin deliveries` about a masterclass's Discord side.
-pub fn describe_sync(problem: &SyncProblem) -> String {
-    let state = match (problem.failed_at, problem.next_attempt_at) {
+/// "gave up <t:…:R>", "next try <t:…:R>" or "waiting".
+fn retry_state(failed_at: Option<DateTime<Utc>>, next_attempt_at: Option<DateTime<Utc>>) -> String {
+    match (failed_at, next_attempt_at) {
         (Some(at), _) => format!("gave up <t:{}:R>", at.timestamp()),
         (None, Some(at)) => format!("next try <t:{}:R>", at.timestamp()),
         (None, None) => "waiting".to_owned(),
-    };
-    let error: String = problem
-        .last_error
-        .replace(['\n', '`'], " ")
-        .chars()
-        .take(150)
-        .collect();
-    let title: String = problem
-        .title
-        .replace(['\n', '`', '*'], " ")
-        .chars()
-        .take(60)
-        .collect();
+    }
+}
+
+/// User or Discord text on one line of a list, without code spans, at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    text.replace(['\n', '`'], " ").chars().take(max).collect()
+}
+
+/// One line for `/masterclass-admin deliveries` about a masterclass's Discord side.
+pub fn describe_sync(problem: &SyncProblem) -> String {
+    let state = retry_state(problem.failed_at, problem.next_attempt_at);
+    let error = one_line(&problem.last_error, 150);
+    let title = one_line(&problem.title.replace('*', " "), 60);
     format!(
         "**{title}** (masterclass {}): announcement, thread or event not in step · {state} · {error}",
         problem.masterclass_id
@@ -140,17 +140,8 @@ pub fn describe(problem: &DeliveryProblem) -> String {
         .map(|id| format!(" · masterclass {id}"))
         .unwrap_or_default();
     let attempts = plural(problem.attempts, "attempt", "attempts");
-    let state = match (problem.failed_at, problem.next_attempt_at) {
-        (Some(at), _) => format!("gave up <t:{}:R>", at.timestamp()),
-        (None, Some(at)) => format!("next try <t:{}:R>", at.timestamp()),
-        (None, None) => "waiting".to_owned(),
-    };
-    let error: String = problem
-        .last_error
-        .replace(['\n', '`'], " ")
-        .chars()
-        .take(150)
-        .collect();
+    let state = retry_state(problem.failed_at, problem.next_attempt_at);
+    let error = one_line(&problem.last_error, 150);
     format!(
         "`#{}` {} · {to}{masterclass} · {attempts} · {state} · {error}",
         problem.id,

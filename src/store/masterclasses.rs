@@ -65,6 +65,40 @@ impl From<Row> for Masterclass {
     }
 }
 
+/// A [`Row`] from any query record holding the masterclass columns by their names (queries
+/// that add columns, such as counts, get records of their own type).
+macro_rules! row_from {
+    ($r:expr) => {
+        Row {
+            id: $r.id,
+            guild_id: $r.guild_id,
+            host_id: $r.host_id,
+            title: $r.title,
+            description: $r.description,
+            starts_at: $r.starts_at,
+            duration_minutes: $r.duration_minutes,
+            capacity: $r.capacity,
+            location: $r.location,
+            time_zone: $r.time_zone,
+            reminder_offsets: $r.reminder_offsets,
+            status: $r.status,
+            cancel_reason: $r.cancel_reason,
+            sequence: $r.sequence,
+            announcement_channel_id: $r.announcement_channel_id,
+            announcement_message_id: $r.announcement_message_id,
+            thread_id: $r.thread_id,
+            event_id: $r.event_id,
+        }
+    };
+}
+
+fn counts_from(attending: i64, waitlisted: i64) -> Counts {
+    Counts {
+        attending: attending as u32,
+        waitlisted: waitlisted as u32,
+    }
+}
+
 pub async fn insert(
     conn: &mut SqliteConnection,
     guild: GuildId,
@@ -164,9 +198,10 @@ pub async fn with_sign_up(
     let found = sqlx::query!(
         r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
                m.description, m.starts_at AS "starts_at!",
-               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone, m.reminder_offsets,
-               m.status, m.cancel_reason, m.sequence AS "sequence!", m.announcement_channel_id,
-               m.announcement_message_id, m.thread_id, m.event_id,
+               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location,
+               m.time_zone, m.reminder_offsets, m.status, m.cancel_reason,
+               m.sequence AS "sequence!", m.announcement_channel_id, m.announcement_message_id,
+               m.thread_id, m.event_id,
                m.attending_count AS "attending!", m.waitlisted_count AS "waitlisted!",
                mine.status AS "my_status?", mine.arrival AS "my_arrival?",
                mine.is_guest AS "my_is_guest?: bool"
@@ -180,40 +215,17 @@ pub async fn with_sign_up(
     .fetch_optional(conn)
     .await?;
     Ok(found.map(|r| {
-        let counts = Counts {
-            attending: r.attending as u32,
-            waitlisted: r.waitlisted as u32,
-        };
-        let mine = match (r.my_status, r.my_arrival) {
+        let counts = counts_from(r.attending, r.waitlisted);
+        let mine = match (&r.my_status, r.my_arrival) {
             (Some(status), Some(arrival)) => Some(Participant {
                 user_id: UserId(from_db_id(user)),
-                status: status_from_stored(&status),
+                status: status_from_stored(status),
                 arrival,
                 is_guest: r.my_is_guest.unwrap_or(false),
             }),
             _ => None,
         };
-        let mc = Row {
-            id: r.id,
-            guild_id: r.guild_id,
-            host_id: r.host_id,
-            title: r.title,
-            description: r.description,
-            starts_at: r.starts_at,
-            duration_minutes: r.duration_minutes,
-            capacity: r.capacity,
-            location: r.location,
-            time_zone: r.time_zone,
-            reminder_offsets: r.reminder_offsets,
-            status: r.status,
-            cancel_reason: r.cancel_reason,
-            sequence: r.sequence,
-            announcement_channel_id: r.announcement_channel_id,
-            announcement_message_id: r.announcement_message_id,
-            thread_id: r.thread_id,
-            event_id: r.event_id,
-        };
-        (mc.into(), counts, mine)
+        (row_from!(r).into(), counts, mine)
     }))
 }
 
@@ -294,37 +306,37 @@ pub async fn upcoming(
     limit: i64,
 ) -> sqlx::Result<Vec<Listed>> {
     let (guild, now) = (db_id(guild.0), db_time(now));
-    let rows = match host {
-        None => {
-            sqlx::query_as!(
-                ListedRow,
-                r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
-               m.description, m.starts_at AS "starts_at!",
-                       m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone,
-                       m.reminder_offsets, m.status, m.cancel_reason, m.sequence AS "sequence!",
-                       m.announcement_channel_id, m.announcement_message_id, m.thread_id,
-                       m.event_id,
-                       m.attending_count AS "attending!", m.waitlisted_count AS "waitlisted!"
-                   FROM masterclasses m INDEXED BY masterclasses_by_guild
-                   WHERE m.guild_id = ? AND m.status = 'scheduled' AND m.starts_at > ?
-                   ORDER BY m.starts_at, m.id LIMIT ?"#,
-                guild,
-                now,
-                limit,
-            )
-            .fetch_all(conn)
-            .await?
-        }
+    // One query per index: the guild's, or the host's when one host is asked for.
+    let listed = match host {
+        None => sqlx::query!(
+            r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
+                   m.description, m.starts_at AS "starts_at!",
+                   m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!",
+                   m.location, m.time_zone, m.reminder_offsets, m.status, m.cancel_reason,
+                   m.sequence AS "sequence!", m.announcement_channel_id,
+                   m.announcement_message_id, m.thread_id, m.event_id,
+                   m.attending_count AS "attending!", m.waitlisted_count AS "waitlisted!"
+               FROM masterclasses m INDEXED BY masterclasses_by_guild
+               WHERE m.guild_id = ? AND m.status = 'scheduled' AND m.starts_at > ?
+               ORDER BY m.starts_at, m.id LIMIT ?"#,
+            guild,
+            now,
+            limit,
+        )
+        .fetch_all(conn)
+        .await?
+        .into_iter()
+        .map(|r| (counts_from(r.attending, r.waitlisted), row_from!(r)))
+        .collect::<Vec<_>>(),
         Some(host) => {
             let host = db_id(host.0);
-            sqlx::query_as!(
-                ListedRow,
-                r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
-               m.description, m.starts_at AS "starts_at!",
-                       m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone,
-                       m.reminder_offsets, m.status, m.cancel_reason, m.sequence AS "sequence!",
-                       m.announcement_channel_id, m.announcement_message_id, m.thread_id,
-                       m.event_id,
+            sqlx::query!(
+                r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!",
+                       m.title, m.description, m.starts_at AS "starts_at!",
+                       m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!",
+                       m.location, m.time_zone, m.reminder_offsets, m.status, m.cancel_reason,
+                       m.sequence AS "sequence!", m.announcement_channel_id,
+                       m.announcement_message_id, m.thread_id, m.event_id,
                        m.attending_count AS "attending!", m.waitlisted_count AS "waitlisted!"
                    FROM masterclasses m INDEXED BY masterclasses_by_host
                    WHERE m.guild_id = ? AND m.host_id = ? AND m.starts_at > ?
@@ -337,62 +349,15 @@ pub async fn upcoming(
             )
             .fetch_all(conn)
             .await?
+            .into_iter()
+            .map(|r| (counts_from(r.attending, r.waitlisted), row_from!(r)))
+            .collect()
         }
     };
-    Ok(rows.into_iter().map(ListedRow::into_listed).collect())
-}
-
-pub(super) struct ListedRow {
-    id: i64,
-    guild_id: i64,
-    host_id: i64,
-    title: String,
-    description: String,
-    starts_at: i64,
-    duration_minutes: i64,
-    capacity: i64,
-    location: Option<String>,
-    time_zone: String,
-    reminder_offsets: String,
-    status: String,
-    cancel_reason: Option<String>,
-    sequence: i64,
-    announcement_channel_id: Option<i64>,
-    announcement_message_id: Option<i64>,
-    thread_id: Option<i64>,
-    event_id: Option<i64>,
-    attending: i64,
-    waitlisted: i64,
-}
-
-impl ListedRow {
-    fn into_listed(self) -> Listed {
-        let counts = Counts {
-            attending: self.attending as u32,
-            waitlisted: self.waitlisted as u32,
-        };
-        let row = Row {
-            id: self.id,
-            guild_id: self.guild_id,
-            host_id: self.host_id,
-            title: self.title,
-            description: self.description,
-            starts_at: self.starts_at,
-            duration_minutes: self.duration_minutes,
-            capacity: self.capacity,
-            location: self.location,
-            time_zone: self.time_zone,
-            reminder_offsets: self.reminder_offsets,
-            status: self.status,
-            cancel_reason: self.cancel_reason,
-            sequence: self.sequence,
-            announcement_channel_id: self.announcement_channel_id,
-            announcement_message_id: self.announcement_message_id,
-            thread_id: self.thread_id,
-            event_id: self.event_id,
-        };
-        (row.into(), counts)
-    }
+    Ok(listed
+        .into_iter()
+        .map(|(counts, row)| (row.into(), counts))
+        .collect())
 }
 
 /// How a member takes part in a masterclass.
@@ -429,13 +394,13 @@ pub async fn of_member(
         Period::Past => "past",
         Period::Cancelled => "cancelled",
     };
-    let rows = sqlx::query_as!(
-        SessionRow,
+    let rows = sqlx::query!(
         r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
                m.description, m.starts_at AS "starts_at!",
-               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone, m.reminder_offsets,
-               m.status, m.cancel_reason, m.sequence AS "sequence!", m.announcement_channel_id,
-               m.announcement_message_id, m.thread_id, m.event_id, 'hosting' AS "role!: String"
+               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location,
+               m.time_zone, m.reminder_offsets, m.status, m.cancel_reason,
+               m.sequence AS "sequence!", m.announcement_channel_id, m.announcement_message_id,
+               m.thread_id, m.event_id, 'hosting' AS "role!: String"
            FROM masterclasses m INDEXED BY masterclasses_by_host
            WHERE m.guild_id = ?1 AND m.host_id = ?2
              AND CASE ?3
@@ -445,9 +410,10 @@ pub async fn of_member(
            UNION ALL
            SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
                m.description, m.starts_at AS "starts_at!",
-               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location, m.time_zone, m.reminder_offsets,
-               m.status, m.cancel_reason, m.sequence AS "sequence!", m.announcement_channel_id,
-               m.announcement_message_id, m.thread_id, m.event_id, p.status AS "role!: String"
+               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location,
+               m.time_zone, m.reminder_offsets, m.status, m.cancel_reason,
+               m.sequence AS "sequence!", m.announcement_channel_id, m.announcement_message_id,
+               m.thread_id, m.event_id, p.status AS "role!: String"
            FROM participants p INDEXED BY participants_by_user
            JOIN masterclasses m ON m.id = p.masterclass_id
            WHERE p.user_id = ?2 AND m.guild_id = ?1
@@ -473,58 +439,11 @@ pub async fn of_member(
                 "attending" => Role::Attending,
                 _ => Role::Waitlisted,
             };
-            (Masterclass::from(r.masterclass()), role)
+            (Masterclass::from(row_from!(r)), role)
         })
         .collect();
     sessions.sort_by_key(|(mc, _)| (mc.starts_at, mc.id.0));
     Ok(sessions)
-}
-
-pub(super) struct SessionRow {
-    id: i64,
-    guild_id: i64,
-    host_id: i64,
-    title: String,
-    description: String,
-    starts_at: i64,
-    duration_minutes: i64,
-    capacity: i64,
-    location: Option<String>,
-    time_zone: String,
-    reminder_offsets: String,
-    status: String,
-    cancel_reason: Option<String>,
-    sequence: i64,
-    announcement_channel_id: Option<i64>,
-    announcement_message_id: Option<i64>,
-    thread_id: Option<i64>,
-    event_id: Option<i64>,
-    role: String,
-}
-
-impl SessionRow {
-    fn masterclass(&self) -> Row {
-        Row {
-            id: self.id,
-            guild_id: self.guild_id,
-            host_id: self.host_id,
-            title: self.title.clone(),
-            description: self.description.clone(),
-            starts_at: self.starts_at,
-            duration_minutes: self.duration_minutes,
-            capacity: self.capacity,
-            location: self.location.clone(),
-            time_zone: self.time_zone.clone(),
-            reminder_offsets: self.reminder_offsets.clone(),
-            status: self.status.clone(),
-            cancel_reason: self.cancel_reason.clone(),
-            sequence: self.sequence,
-            announcement_channel_id: self.announcement_channel_id,
-            announcement_message_id: self.announcement_message_id,
-            thread_id: self.thread_id,
-            event_id: self.event_id,
-        }
-    }
 }
 
 /// Candidates a title search looks at through the trigram index before it falls back to

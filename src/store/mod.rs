@@ -73,6 +73,8 @@ impl Db {
             .with_context(|| format!("opening the database {} for reading", path.display()))?;
         let (units, queue) = mpsc::unbounded_channel();
         let (alive, writer_alive) = watch::channel(());
+        // Owned through `writer_alive`: the app watches `Db::writer_stopped` and stops (to be
+        // restarted) if the writer ever ends; a unit in flight then fails and commits nothing.
         tokio::spawn(group_commit(writer.clone(), queue, alive));
         Ok(Db {
             writer,

@@ -73,8 +73,9 @@ pub async fn email_set(
     ctx: Ctx<'_>,
     #[description = "Your email address"] address: String,
 ) -> Result<(), Error> {
-    // From a DM the code belongs to no server: 0 is never a Discord id.
-    let guild = crate::domain::GuildId(ctx.guild_id().map_or(0, |g| g.get()));
+    let guild = ctx.guild_id().map_or(crate::domain::GuildId::NONE, |g| {
+        crate::domain::GuildId(g.get())
+    });
     let user = UserId(ctx.author().id.get());
     ctx.data()
         .service

@@ -24,7 +24,6 @@ use crate::domain::MasterclassId;
 use crate::store::{sync, Db};
 use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
-use rand::Rng as _;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Notify};
@@ -309,7 +308,12 @@ impl SyncWorker {
             }
             Err(SyncError::Retry(why)) => {
                 tracing::warn!(masterclass = %id, attempts = claim.attempts, error = why, "Discord not in step yet, will retry");
-                let at = now + self.backoff(claim.attempts);
+                let at = now
+                    + crate::retry::backoff(
+                        self.settings.backoff_base,
+                        self.settings.backoff_max,
+                        claim.attempts,
+                    );
                 let written = self
                     .db
                     .write(move |conn| {
@@ -321,15 +325,6 @@ impl SyncWorker {
         };
         written?;
         Ok(outcome)
-    }
-
-    /// Exponential in the attempts made, capped, with "equal jitter".
-    fn backoff(&self, attempts: u32) -> chrono::Duration {
-        let base = self.settings.backoff_base.as_secs_f64();
-        let max = self.settings.backoff_max.as_secs_f64();
-        let full = (base * 2f64.powi(attempts.saturating_sub(1).min(30) as i32)).min(max);
-        let jittered = rand::thread_rng().gen_range(full / 2.0..=full);
-        chrono::Duration::seconds(jittered.round().max(1.0) as i64)
     }
 
     /// A thread appeared: notifications waiting for its link can go.
