@@ -114,6 +114,14 @@ fn announcements_of(fake: &FakeDiscord, id: MasterclassId) -> usize {
         .count()
 }
 
+/// "Rust ownership" with `seats` seats.
+fn with_seats(seats: u32) -> HostRequest {
+    HostRequest {
+        capacity: Some(seats.to_string()),
+        ..request("Rust ownership")
+    }
+}
+
 fn with_guests() -> HostRequest {
     HostRequest {
         guests: vec![(GUEST_A, false), (GUEST_B, false)],
@@ -233,12 +241,7 @@ async fn invitations_wait_for_the_thread() {
 #[tokio::test]
 async fn an_auto_archived_thread_takes_joiners_and_loses_leavers() {
     let s = Sync::start().await;
-    let id = s
-        .host(HostRequest {
-            capacity: Some("10".into()),
-            ..request("Rust ownership")
-        })
-        .await;
+    let id = s.host(with_seats(10)).await;
     let now = helpers::now();
     s.app.service.join(&member(1), id, now).await.unwrap();
     s.sync_at(now).await;
@@ -309,12 +312,7 @@ async fn a_title_edit_renames_the_thread_the_announcement_and_the_event() {
 #[tokio::test]
 async fn a_cancelled_thread_gets_every_post_before_it_is_locked() {
     let s = Sync::start().await;
-    let id = s
-        .host(HostRequest {
-            capacity: Some("10".into()),
-            ..request("Rust ownership")
-        })
-        .await;
+    let id = s.host(with_seats(10)).await;
     let now = helpers::now();
     // Member 5 has DMs closed and no email: only the thread can tell them.
     s.app.service.join(&member(5), id, now).await.unwrap();
@@ -420,12 +418,7 @@ async fn an_external_event_is_left_to_discord_after_its_start() {
 #[tokio::test]
 async fn thirty_joins_through_failing_routes_converge() {
     let s = Sync::start().await;
-    let id = s
-        .host(HostRequest {
-            capacity: Some("20".into()),
-            ..request("Rust ownership")
-        })
-        .await;
+    let id = s.host(with_seats(20)).await;
     let now = helpers::now();
     s.sync_at(now).await;
     let (message, thread, _) = s.ids(id).await;
