@@ -10,8 +10,9 @@ use crate::discord::{
     sync::{SyncSettings, SyncWorker},
 };
 use crate::email::Mailer;
+use crate::jobs;
 use crate::notify::{Worker, WorkerSettings};
-use crate::service::Service;
+use crate::service::{Retention, Service};
 use crate::store::Db;
 use anyhow::Context as _;
 use serenity::http::{LightMethod, Request, Route};
@@ -32,6 +33,7 @@ pub struct App {
     rest: Arc<SerenityDiscord>,
     worker: Worker<Arc<SerenityDiscord>, Mailer>,
     sync: SyncWorker,
+    retention: Retention,
 }
 
 impl App {
@@ -39,7 +41,9 @@ impl App {
     /// Connects nothing yet.
     pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         let db = Db::open(&settings.database.path, settings.database.max_readers).await?;
-        let service = Service::new(db.clone());
+        let digest_minutes = settings.notifications.host_digest_minutes;
+        let service = Service::new(db.clone())
+            .with_host_digest(chrono::Duration::minutes(digest_minutes.into()));
         let mailer = Mailer::new(&settings.email).context("setting up email")?;
         let wake_worker = Arc::new(Notify::new());
         let wake_sync = Arc::new(Notify::new());
@@ -60,15 +64,14 @@ impl App {
             DiscordPacer::new(settings.discord.max_requests_per_second),
         ));
         let notifications = &settings.notifications;
-        let worker = Worker::new(
-            db.clone(),
-            Arc::clone(&rest),
-            mailer,
-            WorkerSettings::from_config(notifications),
-        )
-        .with_wake(Arc::clone(&wake_worker));
+        let worker_settings = WorkerSettings::from_config(notifications);
+        // The Discord side is retried for as long as a notification.
+        let give_up_after = worker_settings.give_up_after;
+        let worker = Worker::new(db.clone(), Arc::clone(&rest), mailer, worker_settings)
+            .with_wake(Arc::clone(&wake_worker));
         let sync_settings = SyncSettings {
             max_attempts: notifications.max_attempts.max(1),
+            give_up_after,
             backoff_base: Duration::from_secs(notifications.backoff_base_seconds.max(1)),
             backoff_max: Duration::from_secs(notifications.backoff_max_seconds.max(1)),
             archive_after: chrono::Duration::hours(
@@ -86,6 +89,7 @@ impl App {
             rest,
             worker,
             sync,
+            retention: settings.retention.retention(),
         })
     }
 
@@ -97,12 +101,13 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let App {
+            service,
             db,
             mut client,
             rest,
             worker,
             sync,
-            ..
+            retention,
         } = self;
         let mut shutdown = std::pin::pin!(shutdown);
         tokio::select! {
@@ -120,7 +125,8 @@ impl App {
         }
         let (stop, stopped) = watch::channel(false);
         let mut delivering = tokio::spawn(worker.run(stopped.clone()));
-        let mut syncing = tokio::spawn(sync.run(stopped));
+        let mut syncing = tokio::spawn(sync.run(stopped.clone()));
+        let mut sweeping = tokio::spawn(jobs::sweep_daily(service, retention, stopped));
         let shards = client.shard_manager.clone();
         let mut gateway = tokio::spawn(async move { client.start().await });
         let outcome = tokio::select! {
@@ -135,6 +141,7 @@ impl App {
             }),
             ended = &mut delivering => Err(anyhow::anyhow!("the notification worker stopped: {ended:?}")),
             ended = &mut syncing => Err(anyhow::anyhow!("the Discord sync worker stopped: {ended:?}")),
+            ended = &mut sweeping => Err(anyhow::anyhow!("the retention job stopped: {ended:?}")),
             () = db.writer_stopped() => Err(anyhow::anyhow!("the database writer stopped")),
         };
         let _ = stop.send(true);
@@ -142,6 +149,7 @@ impl App {
             shards.shutdown_all().await;
             let _ = delivering.await;
             let _ = syncing.await;
+            let _ = sweeping.await;
         };
         if tokio::time::timeout(STOP_PATIENCE, graceful).await.is_err() {
             tracing::warn!("some work did not stop in time; it resumes at the next start");

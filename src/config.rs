@@ -39,6 +39,25 @@ pub struct Settings {
     pub email: EmailSettings,
     pub notifications: NotificationSettings,
     pub log: LogSettings,
+    pub retention: RetentionSettings,
+}
+
+/// How long finished notifications and the activity log are kept; 0 keeps them for ever.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionSettings {
+    pub outbox_days: u32,
+    pub activity_days: u32,
+}
+
+impl RetentionSettings {
+    pub fn retention(self) -> crate::service::Retention {
+        let kept = |days: u32| (days > 0).then_some(days);
+        crate::service::Retention {
+            outbox_days: kept(self.outbox_days),
+            activity_days: kept(self.activity_days),
+        }
+    }
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -66,6 +85,14 @@ pub struct DatabaseSettings {
 #[serde(deny_unknown_fields)]
 pub struct NotificationSettings {
     pub poll_interval_seconds: u64,
+    /// After a join told to its host at once, later sign-up changes within this many minutes go
+    /// out as one message; 0 tells every join at once.
+    pub host_digest_minutes: u32,
+    /// A notification that keeps failing (an SMTP outage, Discord errors or rate limits) is
+    /// retried this long after its first failed attempt, then given up and reported.
+    pub give_up_after_hours: u64,
+    /// Attempts before a masterclass's Discord side (announcement, thread, event) is given up
+    /// until its next change. Notifications retry for `give_up_after_hours` instead.
     pub max_attempts: u32,
     pub backoff_base_seconds: u64,
     pub backoff_max_seconds: u64,

@@ -2,9 +2,9 @@
 
 use masterclass_bot::app::{shutdown_signal, App};
 use masterclass_bot::config::{LogFormat, Settings};
+use masterclass_bot::telemetry;
 use std::path::Path;
 use std::process::ExitCode;
-use tracing_subscriber::EnvFilter;
 
 const NO_TOKEN: &str = "No Discord bot token. Create an application and its bot at \
     https://discord.com/developers/applications (Bot → Reset Token), then put \
@@ -20,13 +20,7 @@ async fn main() -> ExitCode {
         .as_ref()
         .map(|s| (s.log.filter.clone(), s.log.format))
         .unwrap_or_else(|_| ("info".into(), LogFormat::default()));
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
-    let logs = tracing_subscriber::fmt().with_env_filter(filter);
-    match format {
-        LogFormat::Pretty => logs.init(),
-        // One object a line, with the fields of every enclosing span (interaction, delivery).
-        LogFormat::Json => logs.json().init(),
-    }
+    telemetry::init(&filter, format);
     let settings = match settings {
         Ok(settings) => settings,
         Err(error) => {

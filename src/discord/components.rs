@@ -8,7 +8,7 @@ use super::pending::{FormValues, SaveStart};
 use super::render::{self, Action};
 use super::{reply, Data, Error};
 use crate::calendar::{masterclass_ics, IcsEvent, IcsMethod};
-use crate::domain::{plural, Caller, Masterclass, MasterclassId, UserError};
+use crate::domain::{plural, Caller, Masterclass, MasterclassId, UserError, UserId};
 use crate::service::HostRequest;
 use chrono::Utc;
 use futures::FutureExt as _;
@@ -144,6 +144,10 @@ async fn on_click(
 ) -> Result<(), Error> {
     // A custom_id we did not make (or that someone forged) is refused before anything else.
     let action = Action::parse(&click.data.custom_id).ok_or(UserError::Expired)?;
+    // Forget-me works wherever `/settings` does, in a DM too: it needs no server.
+    if let Action::ForgetMe(user) | Action::KeepMyData(user) = action {
+        return forget_me(ctx, data, click, action, UserId(user), acked).await;
+    }
     let caller = click_caller(click)?;
     let reply = |text: String| {
         let message = reply::private().content(render::truncate(&text, 2000));
@@ -233,12 +237,65 @@ async fn on_click(
                 .create_response(ctx, CreateInteractionResponse::Modal(form))
                 .await?;
         }
+        Action::ForgetMe(_) | Action::KeepMyData(_) => unreachable!("answered above"),
         Action::HostForm(_) => {
             click
                 .create_response(ctx, reply(UserError::Expired.to_string()))
                 .await?;
         }
     }
+    Ok(())
+}
+
+/// Forget-me's answer: only the member it was shown to may press it.
+async fn forget_me(
+    ctx: &serenity::Context,
+    data: &Data,
+    click: &ComponentInteraction,
+    action: Action,
+    user: UserId,
+    acked: &mut bool,
+) -> Result<(), Error> {
+    if click.user.id.get() != user.0 {
+        return Err(UserError::NotYours.into());
+    }
+    if action == Action::KeepMyData(user.0) {
+        let update = reply::update()
+            .content("Nothing changed; your data stays.")
+            .components(vec![]);
+        click
+            .create_response(ctx, CreateInteractionResponse::UpdateMessage(update))
+            .await?;
+        return Ok(());
+    }
+    click
+        .create_response(ctx, CreateInteractionResponse::Acknowledge)
+        .await?;
+    *acked = true;
+    let forgotten = data.service.forget_member(user, Utc::now()).await?;
+    data.changed();
+    let mut text = format!(
+        "Done. You left {}.",
+        plural(
+            forgotten.left as u64,
+            "upcoming masterclass",
+            "upcoming masterclasses"
+        )
+    );
+    if forgotten.cancelled > 0 {
+        text += &format!(
+            " {} you hosted {} cancelled; attendees are told.",
+            plural(forgotten.cancelled as u64, "masterclass", "masterclasses"),
+            if forgotten.cancelled == 1 {
+                "is"
+            } else {
+                "are"
+            },
+        );
+    }
+    text += " Everything else I stored about you is erased.";
+    let edit = reply::edit().content(text).components(vec![]);
+    click.edit_response(ctx, edit).await?;
     Ok(())
 }
 
@@ -472,5 +529,5 @@ pub async fn participants_embed(
             false,
         );
     }
-    Ok(embed.field("Host", format!("<@{}>", mc.host_id), false))
+    Ok(embed.field("Host", render::person(mc.host_id), false))
 }

@@ -8,15 +8,16 @@
 //!   429. The token and proxy are the serenity [`Http`]'s.
 //! - DM channels are cached (one DM costs one request), and so are display names; a member who
 //!   refused a DM is not asked again for a while, as Discord bans bots that keep hitting refusals.
+//!   Each of these caches holds at most [`MEMBERS_REMEMBERED`] entries (least recently used out).
 //! - Every message sets `allowed_mentions` to exactly the users it means to ping.
 
+use super::cache::BoundedMap;
 use crate::domain::{ChannelId, GuildId, UserId};
 use crate::notify::{DiscordError, DiscordMessage, DiscordPort};
 use serde_json::{json, Value};
 use serenity::all as discord;
 use serenity::builder::{CreateAllowedMentions, CreateMessage};
 use serenity::http::{Http, LightMethod, Request, Route};
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -25,6 +26,8 @@ use tokio::time::Instant;
 const NAME_TTL: Duration = Duration::from_secs(60 * 60);
 /// How long a refused DM is taken as the member's answer before asking Discord again.
 const CLOSED_DMS_TTL: Duration = Duration::from_secs(60 * 60);
+/// Entries of each member cache: a large community's active members, a few MB at most.
+pub const MEMBERS_REMEMBERED: usize = 10_000;
 /// When a 429 says nothing about how long to wait.
 const DEFAULT_RETRY_AFTER: Duration = Duration::from_secs(1);
 
@@ -133,19 +136,19 @@ impl Default for DiscordPacer {
     }
 }
 
-type CachedName = (Option<String>, Instant);
-
 /// Delivers notifications to Discord.
 pub struct SerenityDiscord {
     http: Arc<Http>,
     client: reqwest::Client,
     pacer: DiscordPacer,
-    dm_channels: Mutex<HashMap<UserId, ChannelId>>,
+    /// A DM channel's id never changes: kept until pushed out.
+    dm_channels: BoundedMap<UserId, ChannelId>,
     /// Serializes DM channel creation, so two notifications to one member create one channel.
     creating_dm_channel: tokio::sync::Mutex<()>,
-    /// Names by server and member, with when they were looked up (`None`: not a member).
-    names: Mutex<HashMap<(GuildId, UserId), CachedName>>,
-    closed_dms: Mutex<HashMap<UserId, Instant>>,
+    /// Names by server and member for [`NAME_TTL`] (`None`: not a member).
+    names: BoundedMap<(GuildId, UserId), Option<String>>,
+    /// Members who refused a DM, for [`CLOSED_DMS_TTL`].
+    closed_dms: BoundedMap<UserId, ()>,
 }
 
 impl SerenityDiscord {
@@ -160,10 +163,10 @@ impl SerenityDiscord {
             http,
             client,
             pacer,
-            dm_channels: Mutex::default(),
+            dm_channels: BoundedMap::lru(MEMBERS_REMEMBERED),
             creating_dm_channel: tokio::sync::Mutex::default(),
-            names: Mutex::default(),
-            closed_dms: Mutex::default(),
+            names: BoundedMap::new(MEMBERS_REMEMBERED, NAME_TTL),
+            closed_dms: BoundedMap::new(MEMBERS_REMEMBERED, CLOSED_DMS_TTL),
         }
     }
 
@@ -254,24 +257,16 @@ impl SerenityDiscord {
             .and_then(|id| id.parse().ok())
             .map(ChannelId)
             .ok_or_else(|| DiscordError::Transient(format!("DM channel without id: {answer}")))?;
-        lock(&self.dm_channels).insert(user, channel);
+        self.dm_channels.insert(user, channel);
         Ok(channel)
     }
 
     fn cached_dm_channel(&self, user: UserId) -> Option<ChannelId> {
-        lock(&self.dm_channels).get(&user).copied()
+        self.dm_channels.get(&user)
     }
 
     fn refused_dms_lately(&self, user: UserId) -> bool {
-        let mut closed = lock(&self.closed_dms);
-        match closed.get(&user) {
-            Some(since) if since.elapsed() < CLOSED_DMS_TTL => true,
-            Some(_) => {
-                closed.remove(&user);
-                false
-            }
-            None => false,
-        }
+        self.closed_dms.get(&user).is_some()
     }
 
     async fn post(&self, channel: ChannelId, message: &DiscordMessage) -> Result<(), DiscordError> {
@@ -302,11 +297,11 @@ impl DiscordPort for SerenityDiscord {
         let sent = self.post(channel, message).await;
         match &sent {
             Err(DiscordError::DmsClosed) => {
-                lock(&self.closed_dms).insert(user, Instant::now());
+                self.closed_dms.insert(user, ());
             }
             // The DM channel is gone: make a new one next time.
             Err(DiscordError::Permanent(_)) => {
-                lock(&self.dm_channels).remove(&user);
+                self.dm_channels.remove(&user);
             }
             _ => {}
         }
@@ -322,10 +317,8 @@ impl DiscordPort for SerenityDiscord {
     }
 
     async fn display_name(&self, guild: GuildId, user: UserId) -> Option<String> {
-        if let Some((name, at)) = lock(&self.names).get(&(guild, user)) {
-            if at.elapsed() < NAME_TTL {
-                return name.clone();
-            }
+        if let Some(name) = self.names.get(&(guild, user)) {
+            return name;
         }
         let route = Route::GuildMember {
             guild_id: discord::GuildId::new(guild.0),
@@ -342,7 +335,7 @@ impl DiscordPort for SerenityDiscord {
                 return None;
             }
         };
-        lock(&self.names).insert((guild, user), (name.clone(), Instant::now()));
+        self.names.insert((guild, user), name.clone());
         name
     }
 }
@@ -359,10 +352,6 @@ fn display_name_of(member: &Value) -> Option<String> {
     .map(str::trim)
     .find(|name| !name.is_empty())
     .map(str::to_owned)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! masterclass (announcement, thread, scheduled event). Commands are thin: parse, call the
 //! service, render.
 
+mod cache;
 mod commands;
 mod components;
 pub mod delivery;

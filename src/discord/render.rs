@@ -34,6 +34,9 @@ pub enum Action {
     Discard(u64),
     ConfirmCancel(u64),
     KeepMasterclass(u64),
+    /// Forget-me's confirmation, for the member whose id it carries.
+    ForgetMe(u64),
+    KeepMyData(u64),
 }
 
 impl Action {
@@ -49,6 +52,8 @@ impl Action {
             Action::Discard(key) => ("discard", key),
             Action::ConfirmCancel(key) => ("cancel", key),
             Action::KeepMasterclass(key) => ("keep", key),
+            Action::ForgetMe(user) => ("forget", user),
+            Action::KeepMyData(user) => ("keepdata", user),
         };
         format!("mc:{verb}:{number}")
     }
@@ -81,6 +86,8 @@ impl Action {
             "discard" => Action::Discard(number),
             "cancel" => Action::ConfirmCancel(number),
             "keep" => Action::KeepMasterclass(number),
+            "forget" => Action::ForgetMe(number),
+            "keepdata" => Action::KeepMyData(number),
             _ => return None,
         })
     }
@@ -91,7 +98,7 @@ pub fn announcement_embed(mc: &Masterclass, counts: Counts) -> CreateEmbed {
     let mut embed = CreateEmbed::new()
         .title(truncate(&mc.title, 256))
         .description(truncate(&mc.description, 4096))
-        .field("Host", format!("<@{}>", mc.host_id), true)
+        .field("Host", person(mc.host_id), true)
         .field("Starts", when(mc.starts_at), true)
         .field("Duration", format!("{} min", mc.duration_minutes), true)
         .field(
@@ -234,11 +241,20 @@ pub fn list_line(mc: &Masterclass, counts: Option<Counts>) -> String {
         .map(|c| format!(", {} waiting", c.waitlisted))
         .unwrap_or_default();
     format!(
-        "**{}** — <t:{}:F> · host <@{}>{seats}{waitlist}",
+        "**{}** — <t:{}:F> · host {}{seats}{waitlist}",
         truncate(&mc.title, 100),
         mc.starts_at.timestamp(),
-        mc.host_id
+        person(mc.host_id)
     )
+}
+
+/// A member as Discord shows them (a mention), or who they were if they asked to be forgotten.
+pub fn person(user: UserId) -> String {
+    if user.is_forgotten() {
+        "a former member".to_owned()
+    } else {
+        format!("<@{user}>")
+    }
 }
 
 /// Autocomplete label: title and start (in UTC, as the label can't show a Discord timestamp).

@@ -110,4 +110,7 @@ pub enum UserError {
     TooManyWrongCodes,
     #[error("You've asked for 3 codes in the last hour. Please wait a bit before asking again.")]
     TooManyCodes,
+    /// One member flipping Join/Leave on one masterclass (see `MAX_SIGN_UP_CHANGES`).
+    #[error("Slow down: you've joined or left this masterclass {changes} times in the last minute. Wait a minute, then try again.")]
+    TooManyChanges { changes: u32 },
 }

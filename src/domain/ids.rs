@@ -27,6 +27,14 @@ snowflake!(
     ChannelId,
 );
 
+impl UserId {
+    /// A member who asked to be forgotten: their id was replaced by a tombstone, stored as a
+    /// negative number (never a Discord id), which reads back as a value above `i64::MAX`.
+    pub fn is_forgotten(self) -> bool {
+        self.0 > i64::MAX as u64
+    }
+}
+
 impl GuildId {
     /// No server: what a member asks for in a DM with the bot (0 is never a Discord id).
     pub const NONE: GuildId = GuildId(0);

@@ -1,5 +1,6 @@
 //! The rules of a masterclass: value types and checks. Pure: no I/O, no Discord, `now` is passed in.
 
+mod digest;
 mod error;
 mod ids;
 mod masterclass;
@@ -7,6 +8,10 @@ mod notification;
 mod settings;
 mod text;
 
+pub use digest::{
+    ensure_not_flapping, HostDigest, Seat, SeatChange, MAX_SIGN_UP_CHANGES,
+    SIGN_UP_CHANGES_WINDOW_SECONDS,
+};
 pub use error::UserError;
 pub use ids::{ChannelId, GuildId, MasterclassId, RoleId, UserId};
 pub use masterclass::{

@@ -14,8 +14,12 @@ pub enum Channel {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeKind {
-    /// To the host: someone joined (every time, as the product promises).
+    /// To the host: someone joined. Told at once when the host has heard nothing from us for a
+    /// while; otherwise the join goes into the window's `HostDigest`.
     Joined,
+    /// To the host: the sign-up changes of a window after a join they were told of at once,
+    /// in one message (`HostDigest` is the payload).
+    HostDigest,
     /// To the joiner: you're attending (or waitlisted).
     JoinConfirmed,
     /// To a guest: the host invited you, you're attending.
@@ -52,6 +56,7 @@ macro_rules! str_forms {
 str_forms!(Channel { Dm => "dm", Email => "email", Thread => "thread" });
 str_forms!(NoticeKind {
     Joined => "joined",
+    HostDigest => "host_digest",
     JoinConfirmed => "join_confirmed",
     GuestAdded => "guest_added",
     Promoted => "promoted",

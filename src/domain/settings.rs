@@ -205,7 +205,9 @@ pub const CODE_LIFETIME_MINUTES: i64 = 30;
 pub const MAX_CODE_FAILURES: u32 = 5;
 pub const MAX_CODES_PER_HOUR: i64 = 3;
 
-/// A 6-digit email verification code. Only its hash is stored.
+/// A 6-digit email verification code. The member's settings keep only its hash; the code itself
+/// lives only in its outbox row until the email is sent (or given up), then it is scrubbed. It
+/// never goes into a log or an email subject, and `Debug` hides it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct VerificationCode(String);
 

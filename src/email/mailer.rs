@@ -119,14 +119,16 @@ impl Mailer {
                     .await
                     .map_err(|_| SendError::Transient("mailer is shutting down".into()))?;
                 transport.send(message).await.map_err(classify_smtp_error)?;
-                tracing::debug!(subject = %email.subject, "email sent");
+                // Never the subject or the body (a verification email carries a code): the
+                // enclosing `notification` span names the row and its kind.
+                tracing::debug!("email sent");
                 Ok(())
             }
             Delivery::Outbox { dir } => {
                 let path = write_eml(dir, &message.formatted()).await.map_err(|err| {
                     SendError::Transient(format!("cannot write to outbox {}: {err}", dir.display()))
                 })?;
-                tracing::info!(subject = %email.subject, path = %path.display(), "email written to outbox");
+                tracing::info!(path = %path.display(), "email written to outbox");
                 Ok(())
             }
         }

@@ -5,8 +5,8 @@ use super::texts::{self, UNKNOWN_HOST, UNKNOWN_MEMBER};
 use super::worker::Worker;
 use super::{DiscordError, DiscordMessage, DiscordPort, EmailPort, OutgoingEmail, SendError};
 use crate::domain::{
-    Channel, ChannelId, GuildId, Masterclass, MasterclassStatus, MemberSettings, NoticeKind, Phase,
-    UserId,
+    Channel, ChannelId, GuildId, HostDigest, Masterclass, MasterclassStatus, MemberSettings,
+    NoticeKind, Phase, UserId,
 };
 use crate::store::outbox::{self, Notice};
 use crate::store::participants::{self, Participant, Status};
@@ -24,10 +24,12 @@ pub(super) enum Outcome {
     /// The DM was refused: said in the thread instead (the row is voided and a thread mention
     /// written in the same transaction).
     MentionInThread(String),
-    /// Try again after a backoff (or give up after `max_attempts`).
+    /// Try again after a backoff (or give up once `give_up_after` has passed since the first
+    /// failed attempt).
     Retry(String),
     /// Not now, for a reason that says nothing about the notification (Discord's rate limit,
-    /// a thread still being created): due again `after`, without counting the attempt.
+    /// a thread still being created): due again `after`, without counting the attempt. The
+    /// time still counts: past `give_up_after` it is given up like a retry.
     Postponed {
         why: String,
         after: Duration,
@@ -84,6 +86,7 @@ fn irrelevance(
         }
         NoticeKind::Reminder if !attending && mc.host_id != member => Some("no longer attending"),
         NoticeKind::Joined
+        | NoticeKind::HostDigest
         | NoticeKind::JoinConfirmed
         | NoticeKind::GuestAdded
         | NoticeKind::Promoted
@@ -93,6 +96,7 @@ fn irrelevance(
             Some("the masterclass was cancelled since")
         }
         NoticeKind::Joined
+        | NoticeKind::HostDigest
         | NoticeKind::JoinConfirmed
         | NoticeKind::GuestAdded
         | NoticeKind::Promoted
@@ -194,7 +198,8 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
 
     /// A member's name in a server; none to look up outside one (a code asked for in a DM).
     async fn name_of(&self, guild: GuildId, user: UserId, fallback: &str) -> String {
-        if guild == GuildId::NONE {
+        // Nobody to look up: a DM-only request, or a member who asked to be forgotten.
+        if guild == GuildId::NONE || user.is_forgotten() {
             return fallback.to_owned();
         }
         match self.discord.display_name(guild, user).await {
@@ -218,6 +223,26 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }
     }
 
+    /// The payload, with the names of the members a host digest names (`names`: id → name;
+    /// one unknown is left out, and the text says "a member" or mentions them).
+    async fn with_names(&self, notice: &Notice, mc: &Masterclass) -> serde_json::Value {
+        let mut payload = notice.payload.clone();
+        if notice.kind != NoticeKind::HostDigest {
+            return payload;
+        }
+        let Ok(digest) = serde_json::from_value::<HostDigest>(payload.clone()) else {
+            return payload;
+        };
+        let mut names = serde_json::Map::new();
+        for member in digest.named_members() {
+            if let Some(name) = self.discord.display_name(mc.guild_id, member).await {
+                names.insert(member.to_string(), name.into());
+            }
+        }
+        payload["names"] = names.into();
+        payload
+    }
+
     async fn deliver_dm(
         &self,
         notice: &Notice,
@@ -233,7 +258,8 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }
         let mc = &facts.masterclass;
         let other = self.other_name(notice, mc).await;
-        let text = texts::dm_text(notice.kind, &notice.payload, mc, &other);
+        let payload = self.with_names(notice, mc).await;
+        let text = texts::dm_text(notice.kind, &payload, mc, &other);
         Ok(
             match self
                 .discord
@@ -284,9 +310,10 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         let host_name = self.name_of(mc.guild_id, mc.host_id, UNKNOWN_HOST).await;
         let joiner_name = self.other_name(notice, mc).await;
         let recipient_name = self.name_of(mc.guild_id, user, GREETING_NAME).await;
+        let payload = self.with_names(notice, mc).await;
         let email = MasterclassEmail {
             kind: notice.kind,
-            payload: &notice.payload,
+            payload: &payload,
             masterclass: mc,
             to: address.as_str(),
             recipient_name: &recipient_name,
@@ -374,6 +401,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                     // The host first, then whoever attends now.
                     let mut people = vec![mc.host_id];
                     people.extend(attendees(&mut conn, &mc).await?);
+                    people.retain(|person| !person.is_forgotten());
                     drop(conn);
                     let text = texts::starting_text(&mc);
                     return self.post_mentioning(notice, thread, &text, people).await;

@@ -2,14 +2,19 @@
 //! masterclass and the payload, with a calendar object where a time is involved.
 
 use super::templates::{calendar_method, format_duration, render, EmailNotice, MasterclassView};
+use super::texts::digest_name;
 use super::{CalendarAttachment, OutgoingEmail};
 use crate::calendar::{masterclass_ics, IcsEvent};
-use crate::domain::{Location, Masterclass, NoticeKind};
+use crate::domain::{HostDigest, Location, Masterclass, NoticeKind};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// The greeting's name when Discord would not tell us the member's ("Hi there,").
 pub const GREETING_NAME: &str = "there";
+
+/// A member a digest lists whose name Discord would not tell us.
+const UNNAMED_MEMBER: &str = "a member";
 
 /// Everything an email about a masterclass needs besides the masterclass itself.
 pub struct MasterclassEmail<'a> {
@@ -40,6 +45,15 @@ impl MasterclassEmail<'_> {
                 notice.seats_taken = self.count("attending");
                 notice.capacity = self.count("capacity");
                 notice.waitlist = self.count("waitlisted");
+            }
+            NoticeKind::HostDigest => {
+                let digest = HostDigest::deserialize(self.payload)?;
+                let named = |member| match digest_name(self.payload, member) {
+                    Some(name) => name.to_owned(),
+                    None => UNNAMED_MEMBER.to_owned(),
+                };
+                notice.summary = Some(digest.summary(named));
+                notice.tally = Some(digest.tally());
             }
             NoticeKind::Cancelled => {
                 notice.reason = self.payload["reason"].as_str().map(str::to_owned);

@@ -8,8 +8,11 @@
 //! - A claim counts the attempt before anything is sent, so a crash between sending and recording
 //!   costs at most one duplicate of each notification then in flight, never a retry loop.
 //! - Failures are retried with exponential backoff and jitter; Discord's rate limits are waited
-//!   out without counting as attempts; after `max_attempts` a row is given up with the reason,
-//!   which admins see through `Service::delivery_problems`.
+//!   out without counting as attempts. A row is retried for a time, not a number of attempts:
+//!   `give_up_after` (`notifications.give_up_after_hours`) from its first failed attempt, rate
+//!   limits included, it is given up with its last error, which admins see through
+//!   `Service::delivery_problems`. So an SMTP server down for hours loses nothing, and a route
+//!   Discord rate-limits for ever still ends in the report.
 //!
 //! Nothing here knows serenity or lettre: the worker talks to the [`DiscordPort`] and the
 //! [`EmailPort`].

@@ -30,6 +30,7 @@ pub fn calendar_method(kind: NoticeKind) -> Option<IcsMethod> {
         | NoticeKind::DetailsChanged => Some(IcsMethod::Request),
         NoticeKind::Cancelled | NoticeKind::Removed => Some(IcsMethod::Cancel),
         NoticeKind::Joined
+        | NoticeKind::HostDigest
         | NoticeKind::Reminder
         | NoticeKind::Starting
         | NoticeKind::VerificationCode => None,
@@ -49,6 +50,10 @@ pub struct EmailNotice {
     pub seats_taken: Option<u32>,
     pub capacity: Option<u32>,
     pub waitlist: Option<u32>,
+    /// HostDigest: the sentence ("Ana, Bo and 3 others joined; Cy left — 12/40 seats") and
+    /// the counts for the subject ("5 joined, 1 left").
+    pub summary: Option<String>,
+    pub tally: Option<String>,
     /// Cancelled / Removed: optional explanation from the host.
     pub reason: Option<String>,
     /// Reminder: "in 24 hours" / "in 15 minutes".
@@ -72,6 +77,8 @@ impl EmailNotice {
             seats_taken: None,
             capacity: None,
             waitlist: None,
+            summary: None,
+            tally: None,
             reason: None,
             starts_in: None,
             code: None,
@@ -212,6 +219,12 @@ const KIND_TEMPLATES: &[(NoticeKind, &str, &str, &str)] = &[
         "<strong>{{ joiner_name }}</strong> joined your masterclass <strong>{{ mc.title }}</strong>.{% if seats_taken is not none %} {{ seats_line }}.{% endif %}",
     ),
     (
+        NoticeKind::HostDigest,
+        "{{ tally }}: “{{ mc.short_title }}”",
+        "Since my last message about your masterclass “{{ mc.title }}”: {{ summary }}.",
+        "Since my last message about your masterclass <strong>{{ mc.title }}</strong>: {{ summary }}.",
+    ),
+    (
         NoticeKind::JoinConfirmed,
         "You're in: “{{ mc.short_title }}”",
         "You're attending “{{ mc.title }}” hosted by {{ mc.host_name }}.",
@@ -255,7 +268,9 @@ const KIND_TEMPLATES: &[(NoticeKind, &str, &str, &str)] = &[
     ),
     (
         NoticeKind::VerificationCode,
-        "Your Masterclass Bot verification code: {{ code }}",
+        // Never the code in the subject: subjects show in notification previews, mail server
+        // logs and lock screens. The body has it.
+        "Your Masterclass Bot verification code",
         "Your verification code is: {{ code }}\n\nEnter it in Discord to confirm this email address. It expires in 30 minutes.\n\nIf you did not ask for this, ignore this email: nothing changes unless the code is entered.",
         "Your verification code is:</p>\n<p style=\"margin:0 0 16px;font-family:Menlo,Consolas,monospace;font-size:24px;font-weight:600;letter-spacing:4px;\">{{ code }}</p>\n<p style=\"margin:0 0 16px;\">Enter it in Discord to confirm this email address. It expires in 30 minutes.</p>\n<p style=\"margin:0 0 16px;\">If you did not ask for this, ignore this email: nothing changes unless the code is entered.",
     ),
@@ -326,6 +341,8 @@ struct NoticeContext<'a> {
     capacity: Option<u32>,
     waitlist: Option<u32>,
     seats_line: String,
+    summary: &'a str,
+    tally: &'a str,
     reason: Option<&'a str>,
     starts_in: &'a str,
     code: Option<&'a str>,
@@ -342,6 +359,8 @@ impl<'a> NoticeContext<'a> {
             capacity: notice.capacity,
             waitlist: notice.waitlist,
             seats_line: seats_line(notice),
+            summary: notice.summary.as_deref().unwrap_or("sign-ups changed"),
+            tally: notice.tally.as_deref().unwrap_or("Sign-ups changed"),
             reason: notice.reason.as_deref().filter(|r| !r.trim().is_empty()),
             starts_in: notice.starts_in.as_deref().unwrap_or("soon"),
             code: notice.code.as_deref(),
@@ -506,6 +525,7 @@ mod tests {
     fn every_kind_renders_with_details_and_footer() {
         let kinds = [
             NoticeKind::Joined,
+            NoticeKind::HostDigest,
             NoticeKind::JoinConfirmed,
             NoticeKind::GuestAdded,
             NoticeKind::Promoted,
@@ -520,6 +540,8 @@ mod tests {
             notice.seats_taken = Some(12);
             notice.capacity = Some(40);
             notice.starts_in = Some("in 15 minutes".into());
+            notice.summary = Some("Ana joined — 12/40 seats".into());
+            notice.tally = Some("1 joined".into());
             let email = render(&notice).unwrap();
             for body in [&email.text, &email.html] {
                 assert!(body.contains("Rust async deep dive"), "{kind:?}: {body}");
@@ -583,6 +605,26 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_says_what_changed_in_one_email() {
+        let mut digest = EmailNotice::new(
+            NoticeKind::HostDigest,
+            "Grace",
+            Some(view("Rust async deep dive")),
+        );
+        digest.summary = Some("Ana, <Bo> and 3 others joined; Cy left — 12/40 seats".into());
+        digest.tally = Some("5 joined, 1 left".into());
+        let email = render(&digest).unwrap();
+        assert_eq!(email.subject, "5 joined, 1 left: “Rust async deep dive”");
+        assert!(email.text.contains(
+            "Since my last message about your masterclass “Rust async deep dive”: \
+             Ana, <Bo> and 3 others joined; Cy left — 12/40 seats."
+        ));
+        assert!(email
+            .html
+            .contains("Ana, &lt;Bo&gt; and 3 others joined; Cy left — 12/40 seats."));
+    }
+
+    #[test]
     fn html_is_escaped_and_text_is_not() {
         let mut notice = EmailNotice::new(
             NoticeKind::Cancelled,
@@ -606,7 +648,7 @@ mod tests {
         let mut notice = EmailNotice::new(NoticeKind::VerificationCode, "Ada", None);
         notice.code = Some("482913".into());
         let email = render(&notice).unwrap();
-        assert!(email.subject.contains("482913"));
+        assert_eq!(email.subject, "Your Masterclass Bot verification code");
         for body in [&email.text, &email.html] {
             assert!(body.contains("482913"));
             assert!(body.contains("expires in 30 minutes"));

@@ -5,8 +5,9 @@
 
 use super::DiscordMessage;
 use crate::domain::truncate;
-use crate::domain::{Masterclass, NoticeKind, UserId};
+use crate::domain::{HostDigest, Masterclass, NoticeKind, UserId};
 use chrono::{DateTime, Utc};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Discord's limit on a message's content, in characters.
@@ -43,6 +44,17 @@ pub fn dm_text(kind: NoticeKind, payload: &Value, mc: &Masterclass, other_name: 
                 format!("**{who}** joined your masterclass **{title}**: {seats}.")
             }
         }
+        NoticeKind::HostDigest => match HostDigest::deserialize(payload) {
+            Ok(digest) => format!(
+                "Since my last message about **{title}**: {}.",
+                digest.summary(|member| match digest_name(payload, member) {
+                    Some(name) => format!("**{}**", escape(name)),
+                    // Discord shows a mention as the member's name; nobody is pinged.
+                    None => format!("<@{member}>"),
+                })
+            ),
+            Err(_) => format!("Sign-ups changed on your masterclass **{title}**."),
+        },
         NoticeKind::JoinConfirmed if waitlisted => format!(
             "You're on the waitlist for **{title}** (position {position}). I'll message you if a seat opens up."
         ),
@@ -96,6 +108,11 @@ pub fn dm_text(kind: NoticeKind, payload: &Value, mc: &Masterclass, other_name: 
         }
     };
     truncate(&text, MAX_CONTENT_CHARS)
+}
+
+/// The name of a member a host digest lists, as the worker found it (`payload.names`).
+pub fn digest_name(payload: &Value, member: UserId) -> Option<&str> {
+    payload["names"][member.to_string()].as_str()
 }
 
 /// The thread message when a masterclass is cancelled.

@@ -3,10 +3,10 @@
 use super::deliver::Outcome;
 use super::{DiscordPort, EmailPort};
 use crate::config::NotificationSettings;
-use crate::domain::Channel;
+use crate::domain::{plural, Channel};
 use crate::store::outbox::{self, Notice};
 use crate::store::Db;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
 use futures::StreamExt as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -18,9 +18,12 @@ use tokio::sync::{watch, Notify};
 pub struct WorkerSettings {
     /// The longest nap between two looks at the outbox (a poke or a due row wakes it earlier).
     pub poll_interval: Duration,
-    /// Attempts before a notification is given up.
-    pub max_attempts: u32,
-    /// First retry delay; doubles with each attempt, with jitter.
+    /// How long a notification that keeps failing is retried, from its first failed attempt
+    /// (errors and rate limits alike); then it is given up. A time, not a count of attempts: an
+    /// SMTP server down for hours loses nothing, and a route Discord rate-limits for ever (which
+    /// never counts as an attempt) still ends in the admins' report.
+    pub give_up_after: Duration,
+    /// First retry delay; doubles with each attempt, with jitter, up to `backoff_max`.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     /// Rows claimed per lane and step.
@@ -36,7 +39,9 @@ impl WorkerSettings {
     pub fn from_config(config: &NotificationSettings) -> Self {
         Self {
             poll_interval: Duration::from_secs(config.poll_interval_seconds.max(1)),
-            max_attempts: config.max_attempts.max(1),
+            give_up_after: Duration::from_secs(
+                config.give_up_after_hours.max(1).saturating_mul(3600),
+            ),
             backoff_base: Duration::from_secs(config.backoff_base_seconds.max(1)),
             backoff_max: Duration::from_secs(config.backoff_max_seconds.max(1)),
             batch_size: config.batch_size.max(1),
@@ -49,7 +54,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             poll_interval: Duration::from_secs(5),
-            max_attempts: 8,
+            give_up_after: Duration::from_secs(48 * 3600),
             backoff_base: Duration::from_secs(10),
             backoff_max: Duration::from_secs(3600),
             batch_size: 50,
@@ -316,7 +321,9 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         Ok(report)
     }
 
-    /// Writes what happened to one row and returns it (a retry past `max_attempts` is given up).
+    /// Writes what happened to one row and returns it. A retry or a postponement once
+    /// `give_up_after` has passed since the row's first failed attempt is given up instead, with
+    /// the last error; the last retry falls due exactly when that time runs out.
     /// A failure to write is logged: the row stays claimed and is tried again when its lease
     /// runs out.
     pub(super) async fn record(
@@ -325,21 +332,35 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         outcome: Outcome,
         now: DateTime<Utc>,
     ) -> Outcome {
+        // This attempt is the first to fail if the row has no date yet; whole seconds, like every
+        // time the outbox keeps.
+        let since = notice
+            .retrying_since
+            .unwrap_or_else(|| now.with_nanosecond(0).unwrap_or(now));
+        // `None`: a budget too large to reach.
+        let deadline = chrono::Duration::from_std(self.settings.give_up_after)
+            .ok()
+            .and_then(|budget| since.checked_add_signed(budget));
+        let spent = deadline.is_some_and(|deadline| now >= deadline);
+        // A rate limit is no attempt, even the one that ends the wait.
+        let counted = !matches!(outcome, Outcome::Postponed { .. });
         let outcome = match outcome {
-            Outcome::Retry(error) if notice.attempts >= self.settings.max_attempts => {
-                Outcome::Failed(format!(
-                    "gave up after {} attempts: {error}",
-                    notice.attempts
-                ))
+            Outcome::Retry(error) if spent => Outcome::Failed(format!(
+                "gave up after {} of failed attempts: {error}",
+                how_long(now - since)
+            )),
+            Outcome::Postponed { why, .. } if spent => {
+                Outcome::Failed(format!("gave up after {}: {why}", how_long(now - since)))
             }
             outcome => outcome,
         };
-        let retry_at = now
+        let backoff = now
             + crate::retry::backoff(
                 self.settings.backoff_base,
                 self.settings.backoff_max,
                 notice.attempts,
             );
+        let retry_at = deadline.map_or(backoff, |deadline| backoff.min(deadline));
         let (row, recorded) = (notice.clone(), outcome.clone());
         let written = self.db.write(move |conn| {
             Box::pin(async move {
@@ -365,13 +386,13 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                         // Whole seconds, rounded up: the outbox keeps times to the second.
                         let wait =
                             chrono::Duration::seconds(after.as_secs_f64().ceil().max(1.0) as i64);
-                        outbox::postpone(conn, notice.id, why, now + wait).await?;
+                        outbox::postpone(conn, notice.id, why, now + wait, since).await?;
                     }
                     Outcome::Retry(error) => {
-                        outbox::schedule_retry(conn, notice.id, error, retry_at).await?;
+                        outbox::schedule_retry(conn, notice.id, error, retry_at, since).await?;
                     }
                     Outcome::Failed(error) => {
-                        outbox::mark_failed(conn, notice.id, error, now).await?
+                        outbox::mark_failed(conn, notice.id, error, now, counted).await?
                     }
                 }
                 anyhow::Ok(())
@@ -387,6 +408,17 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }
         outcome
     }
+}
+
+/// "48 hours", "5 minutes", "30 seconds": how long a notification was tried, for the report.
+fn how_long(elapsed: chrono::Duration) -> String {
+    let (hours, minutes) = (elapsed.num_hours(), elapsed.num_minutes());
+    let (n, one, many) = match (hours, minutes) {
+        (1.., _) => (hours, "hour", "hours"),
+        (_, 1..) => (minutes, "minute", "minutes"),
+        _ => (elapsed.num_seconds(), "second", "seconds"),
+    };
+    plural(n.max(0) as u64, one, many)
 }
 
 /// A thread row with a recipient: a mention standing in for a DM the member refused.

@@ -20,6 +20,8 @@ pub struct DeliveryProblem {
     pub last_error: String,
     /// When it is tried again; `None` once given up.
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Its first failed attempt: it is given up `notifications.give_up_after_hours` later.
+    pub failing_since: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
 }
 
@@ -49,6 +51,7 @@ impl Service {
                     // A row being tried for the first time right now has no trouble to show.
                     last_error: row.last_error?,
                     next_attempt_at: row.failed_at.is_none().then_some(row.due_at),
+                    failing_since: row.retrying_since,
                     failed_at: row.failed_at,
                 })
             })
@@ -61,10 +64,14 @@ impl Service {
 pub struct SyncProblem {
     pub masterclass_id: MasterclassId,
     pub title: String,
+    /// Errors counted towards `notifications.max_attempts` (rate limits are not).
     pub attempts: u32,
     pub last_error: String,
     /// When it is tried again; `None` once given up.
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Its first failure since it was last in step or changed: it is given up
+    /// `notifications.give_up_after_hours` later.
+    pub failing_since: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
 }
 
@@ -85,6 +92,7 @@ impl Service {
                 attempts: t.attempts,
                 last_error: t.last_error,
                 next_attempt_at: t.next_attempt_at,
+                failing_since: t.retrying_since,
                 failed_at: t.failed_at,
             })
             .collect())
@@ -100,12 +108,22 @@ impl Service {
     }
 }
 
-/// "gave up <t:…:R>", "next try <t:…:R>" or "waiting".
-fn retry_state(failed_at: Option<DateTime<Utc>>, next_attempt_at: Option<DateTime<Utc>>) -> String {
-    match (failed_at, next_attempt_at) {
-        (Some(at), _) => format!("gave up <t:{}:R>", at.timestamp()),
+/// "gave up <t:…:R>", "next try <t:…:R>" or "waiting", after "failing since <t:…:R> · " for
+/// one still retried: how long tells an outage from a hiccup (a given-up one says so in its
+/// error).
+fn retry_state(
+    failed_at: Option<DateTime<Utc>>,
+    next_attempt_at: Option<DateTime<Utc>>,
+    failing_since: Option<DateTime<Utc>>,
+) -> String {
+    let state = match (failed_at, next_attempt_at) {
+        (Some(at), _) => return format!("gave up <t:{}:R>", at.timestamp()),
         (None, Some(at)) => format!("next try <t:{}:R>", at.timestamp()),
         (None, None) => "waiting".to_owned(),
+    };
+    match failing_since {
+        Some(since) => format!("failing since <t:{}:R> · {state}", since.timestamp()),
+        None => state,
     }
 }
 
@@ -116,7 +134,11 @@ fn one_line(text: &str, max: usize) -> String {
 
 /// One line for `/masterclass-admin deliveries` about a masterclass's Discord side.
 pub fn describe_sync(problem: &SyncProblem) -> String {
-    let state = retry_state(problem.failed_at, problem.next_attempt_at);
+    let state = retry_state(
+        problem.failed_at,
+        problem.next_attempt_at,
+        problem.failing_since,
+    );
     let error = one_line(&problem.last_error, 150);
     let title = one_line(&problem.title.replace('*', " "), 60);
     format!(
@@ -126,8 +148,9 @@ pub fn describe_sync(problem: &SyncProblem) -> String {
 }
 
 /// One line for `/masterclass-admin deliveries`, e.g.
-/// "`#12` cancelled · DM to <@42> · masterclass 7 · 3 attempts · next try <t:…:R> · Discord is
-/// unreachable: …". Mentions render as names; send it with no pings allowed.
+/// "`#12` cancelled · DM to <@42> · masterclass 7 · 3 attempts · failing since <t:…:R> ·
+/// next try <t:…:R> · Discord is unreachable: …". Mentions render as names; send it with no pings
+/// allowed.
 pub fn describe(problem: &DeliveryProblem) -> String {
     let to = match (problem.channel, problem.recipient) {
         (Channel::Dm, Some(user)) => format!("DM to <@{user}>"),
@@ -140,7 +163,11 @@ pub fn describe(problem: &DeliveryProblem) -> String {
         .map(|id| format!(" · masterclass {id}"))
         .unwrap_or_default();
     let attempts = plural(problem.attempts, "attempt", "attempts");
-    let state = retry_state(problem.failed_at, problem.next_attempt_at);
+    let state = retry_state(
+        problem.failed_at,
+        problem.next_attempt_at,
+        problem.failing_since,
+    );
     let error = one_line(&problem.last_error, 150);
     format!(
         "`#{}` {} · {to}{masterclass} · {attempts} · {state} · {error}",
@@ -162,14 +189,53 @@ mod tests {
             kind: NoticeKind::Cancelled,
             channel: Channel::Email,
             recipient: Some(UserId(42)),
-            attempts: 8,
-            last_error: "gave up after 8 attempts: connection refused\nand more".into(),
+            attempts: 52,
+            last_error: "gave up after 48 hours of failed attempts: connection refused\nand more"
+                .into(),
             next_attempt_at: None,
+            failing_since: Some(Utc.with_ymd_and_hms(2026, 3, 8, 12, 0, 0).unwrap()),
             failed_at: Some(Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()),
         };
         assert_eq!(
             describe(&problem),
-            "`#12` cancelled · email to <@42> · masterclass 7 · 8 attempts · gave up <t:1773144000:R> · gave up after 8 attempts: connection refused and more"
+            "`#12` cancelled · email to <@42> · masterclass 7 · 52 attempts · gave up <t:1773144000:R> · gave up after 48 hours of failed attempts: connection refused and more"
+        );
+    }
+
+    #[test]
+    fn a_line_says_since_when_a_retried_one_fails() {
+        let problem = DeliveryProblem {
+            id: 12,
+            masterclass_id: None,
+            kind: NoticeKind::Joined,
+            channel: Channel::Dm,
+            recipient: Some(UserId(42)),
+            attempts: 0,
+            last_error: "rate limited by Discord (retry after 3600s)".into(),
+            next_attempt_at: Some(Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()),
+            failing_since: Some(Utc.with_ymd_and_hms(2026, 3, 10, 11, 0, 0).unwrap()),
+            failed_at: None,
+        };
+        assert_eq!(
+            describe(&problem),
+            "`#12` joined · DM to <@42> · 0 attempts · failing since <t:1773140400:R> · next try <t:1773144000:R> · rate limited by Discord (retry after 3600s)"
+        );
+    }
+
+    #[test]
+    fn a_sync_line_says_since_when_it_fails() {
+        let problem = SyncProblem {
+            masterclass_id: MasterclassId(7),
+            title: "Rust ownership".into(),
+            attempts: 0,
+            last_error: "rate limited by Discord for 3600s".into(),
+            next_attempt_at: Some(Utc.with_ymd_and_hms(2026, 3, 10, 12, 0, 0).unwrap()),
+            failing_since: Some(Utc.with_ymd_and_hms(2026, 3, 10, 11, 0, 0).unwrap()),
+            failed_at: None,
+        };
+        assert_eq!(
+            describe_sync(&problem),
+            "**Rust ownership** (masterclass 7): announcement, thread or event not in step · failing since <t:1773140400:R> · next try <t:1773144000:R> · rate limited by Discord for 3600s"
         );
     }
 }

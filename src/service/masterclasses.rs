@@ -1,9 +1,9 @@
-use super::notices::{self, Notices, FUTURE_KINDS};
+use super::notices::{self, HostNews, Notices, FUTURE_KINDS};
 use super::{Counts, Error, ParticipantStatus, Result, Service};
 use crate::domain::{
-    Caller, CancelReason, Capacity, Description, Duration, Guests, GuildId, GuildSettings,
-    Location, Masterclass, MasterclassId, NewMasterclass, NoticeKind, StartTime, TimeZone, Title,
-    UserError, UserId,
+    ensure_not_flapping, Caller, CancelReason, Capacity, Description, Duration, Guests, GuildId,
+    GuildSettings, Location, Masterclass, MasterclassId, NewMasterclass, NoticeKind, Seat,
+    SeatChange, StartTime, TimeZone, Title, UserError, UserId, SIGN_UP_CHANGES_WINDOW_SECONDS,
 };
 use crate::store::masterclasses::{Period, Role};
 use crate::store::participants::Participant;
@@ -210,9 +210,9 @@ impl Service {
         id: MasterclassId,
         now: DateTime<Utc>,
     ) -> Result<JoinOutcome> {
-        let caller = caller.clone();
+        let (caller, window) = (caller.clone(), self.host_digest);
         self.db
-            .write(move |conn| Box::pin(in_tx::join(conn, caller, id, now)))
+            .write(move |conn| Box::pin(in_tx::join(conn, caller, id, window, now)))
             .await
     }
 
@@ -224,9 +224,9 @@ impl Service {
         id: MasterclassId,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
-        let caller = caller.clone();
+        let (caller, window) = (caller.clone(), self.host_digest);
         self.db
-            .write(move |conn| Box::pin(in_tx::leave(conn, caller, id, now)))
+            .write(move |conn| Box::pin(in_tx::leave_paced(conn, caller, id, window, now)))
             .await
     }
 
@@ -239,9 +239,9 @@ impl Service {
         member: UserId,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
-        let caller = caller.clone();
+        let (caller, window) = (caller.clone(), self.host_digest);
         self.db
-            .write(move |conn| Box::pin(in_tx::remove(conn, caller, id, member, now)))
+            .write(move |conn| Box::pin(in_tx::remove(conn, caller, id, member, window, now)))
             .await
     }
 
@@ -295,9 +295,9 @@ impl Service {
         {
             return Err(UserError::NothingToChange.into());
         }
-        let caller = caller.clone();
+        let (caller, window) = (caller.clone(), self.host_digest);
         self.db
-            .write(move |conn| Box::pin(in_tx::edit(conn, caller, id, edit, now)))
+            .write(move |conn| Box::pin(in_tx::edit(conn, caller, id, edit, window, now)))
             .await
     }
 
@@ -402,7 +402,7 @@ impl Service {
 }
 
 /// The use cases' transactions: each runs on the writer's connection, inside group commit.
-mod in_tx {
+pub(super) mod in_tx {
     use super::*;
 
     pub async fn host(
@@ -459,11 +459,13 @@ mod in_tx {
     }
 
     /// One read decides (the masterclass, its counts and the member's own sign-up), then two
-    /// writes: the sign-up (with its activity entry) and the notifications.
+    /// writes: the sign-up (with its activity entry) and the notifications. The host hears of
+    /// it at once, or in the digest of `window` (see [`notices::tell_host`]).
     pub async fn join(
         conn: &mut SqliteConnection,
         caller: Caller,
         id: MasterclassId,
+        window: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<JoinOutcome> {
         let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id).await?;
@@ -482,6 +484,7 @@ mod in_tx {
             }
             .into());
         }
+        ensure_unhurried(conn, caller.user_id, &mc, now).await?;
         let status = if before.attending < mc.capacity {
             ParticipantStatus::Attending
         } else {
@@ -513,11 +516,19 @@ mod in_tx {
         let seat = participants::insert(conn, mc.id, member, status, false, now).await?;
         let event = seat.arrival;
         let mut notices = Notices::default();
-        let to_host = json!({
-            "member": member, "status": status_name,
-            "attending": counts.attending, "capacity": mc.capacity, "waitlisted": counts.waitlisted,
-        });
-        notices.tell_member(event, &mc, mc.host_id, NoticeKind::Joined, to_host, now);
+        let change = SeatChange::new(member, Seat::Out, status.into());
+        let news = HostNews::Join { event };
+        notices::tell_host(
+            conn,
+            &mut notices,
+            &mc,
+            news,
+            &[change],
+            counts,
+            window,
+            now,
+        )
+        .await?;
         let to_joiner = json!({ "status": status_name, "position": position });
         let confirmed = NoticeKind::JoinConfirmed;
         // Discord just answered the join on screen: no DM repeating it, only the email with
@@ -536,20 +547,57 @@ mod in_tx {
         })
     }
 
+    /// A member's own leave (the button, the command): refused when they flip too fast; the
+    /// host hears of it as `window` says.
+    pub async fn leave_paced(
+        conn: &mut SqliteConnection,
+        caller: Caller,
+        id: MasterclassId,
+        window: chrono::Duration,
+        now: DateTime<Utc>,
+    ) -> Result<LeaveOutcome> {
+        leave_with(conn, caller, id, Some(window), now).await
+    }
+
+    /// A leave on the member's behalf (forgetting them): never refused for its pace; the host
+    /// hears of it only in a digest still open.
     pub async fn leave(
         conn: &mut SqliteConnection,
         caller: Caller,
         id: MasterclassId,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
+        leave_with(conn, caller, id, None, now).await
+    }
+
+    async fn leave_with(
+        conn: &mut SqliteConnection,
+        caller: Caller,
+        id: MasterclassId,
+        paced: Option<chrono::Duration>,
+        now: DateTime<Utc>,
+    ) -> Result<LeaveOutcome> {
         let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id).await?;
         let (mc, _, mine) = found.ok_or(UserError::NotFound)?;
         let seat = mine.ok_or(UserError::NotParticipant)?;
         mc.ensure_open(now)?;
+        if paced.is_some() {
+            ensure_unhurried(conn, caller.user_id, &mc, now).await?;
+        }
+        let window = paced.unwrap_or_else(chrono::Duration::zero);
         let mut notices = Notices::default();
         let left = Departure::Left;
-        let outcome =
-            drop_participant(conn, &mut notices, mc, seat, caller.user_id, left, now).await?;
+        let outcome = drop_participant(
+            conn,
+            &mut notices,
+            mc,
+            seat,
+            caller.user_id,
+            left,
+            window,
+            now,
+        )
+        .await?;
         notices.write(conn, now).await?;
         Ok(outcome)
     }
@@ -559,6 +607,7 @@ mod in_tx {
         caller: Caller,
         id: MasterclassId,
         member: UserId,
+        window: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
         let found = masterclasses::with_sign_up(conn, caller.guild_id, id, member).await?;
@@ -568,8 +617,17 @@ mod in_tx {
         mc.ensure_open(now)?;
         let mut notices = Notices::default();
         let removed = Departure::Removed;
-        let outcome =
-            drop_participant(conn, &mut notices, mc, seat, caller.user_id, removed, now).await?;
+        let outcome = drop_participant(
+            conn,
+            &mut notices,
+            mc,
+            seat,
+            caller.user_id,
+            removed,
+            window,
+            now,
+        )
+        .await?;
         notices.write(conn, now).await?;
         Ok(outcome)
     }
@@ -619,6 +677,7 @@ mod in_tx {
         caller: Caller,
         id: MasterclassId,
         edit: MasterclassEdit,
+        window: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<EditOutcome> {
         let mut mc = find(conn, &caller, id).await?;
@@ -671,6 +730,22 @@ mod in_tx {
         let promoted = promote(conn, &mut notices, &mc, free, event, now).await?;
         let counts = participants::counts(conn, mc.id).await?;
         let mc = find(conn, &caller, id).await?;
+        // The host (or an admin) made these seats: a digest still open only stays true.
+        let moved_up: Vec<SeatChange> = (promoted.iter())
+            .map(|&m| SeatChange::new(m, Seat::Waitlisted, Seat::Attending))
+            .collect();
+        let news = HostNews::Aside;
+        notices::tell_host(
+            conn,
+            &mut notices,
+            &mc,
+            news,
+            &moved_up,
+            counts,
+            window,
+            now,
+        )
+        .await?;
         notices.write(conn, now).await?;
         Ok(EditOutcome {
             masterclass: mc,
@@ -708,7 +783,9 @@ enum Departure {
     Removed,
 }
 
-/// Removes a sign-up, voids its reminders, and hands a freed seat to the first in line.
+/// Removes a sign-up, voids its reminders, hands a freed seat to the first in line, and tells
+/// the host as `window` says.
+#[allow(clippy::too_many_arguments)]
 async fn drop_participant(
     conn: &mut SqliteConnection,
     notices: &mut Notices,
@@ -716,6 +793,7 @@ async fn drop_participant(
     seat: Participant,
     actor: UserId,
     departure: Departure,
+    window: chrono::Duration,
     now: DateTime<Utc>,
 ) -> Result<LeaveOutcome> {
     participants::delete(conn, mc.id, seat.user_id).await?;
@@ -752,12 +830,33 @@ async fn drop_participant(
         None
     };
     let counts = participants::counts(conn, mc.id).await?;
+    let mut changes = vec![SeatChange::new(seat.user_id, seat.status.into(), Seat::Out)];
+    changes.extend(promoted.map(|m| SeatChange::new(m, Seat::Waitlisted, Seat::Attending)));
+    let news = match departure {
+        Departure::Left => HostNews::Leave { event },
+        Departure::Removed => HostNews::Aside,
+    };
+    notices::tell_host(conn, notices, &mc, news, &changes, counts, window, now).await?;
     Ok(LeaveOutcome {
         masterclass: mc,
         left: seat.user_id,
         promoted,
         counts,
     })
+}
+
+/// Refuses a member's join or leave when they already made [`crate::domain::MAX_SIGN_UP_CHANGES`]
+/// on this masterclass within the last minute, before anything is written. Counted in the
+/// activity log, in the transaction that would write the next one: durable and exact.
+async fn ensure_unhurried(
+    conn: &mut SqliteConnection,
+    member: UserId,
+    mc: &Masterclass,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let since = now - chrono::Duration::seconds(SIGN_UP_CHANGES_WINDOW_SECONDS);
+    let recent = activity::sign_up_changes_since(conn, member, mc.id, since).await?;
+    Ok(ensure_not_flapping(recent)?)
 }
 
 /// Moves up to `seats` waitlisted members to attending, tells them, and schedules their reminders.

@@ -4,6 +4,7 @@
 mod deliveries;
 mod masterclasses;
 mod notices;
+mod privacy;
 mod settings;
 
 pub use deliveries::{describe, describe_sync, DeliveryProblem, SyncProblem};
@@ -12,6 +13,7 @@ pub use masterclasses::{
     EditOutcome, HostRequest, Hosted, JoinOutcome, LeaveOutcome, MasterclassEdit, Participants,
     Session, SessionFilter, SessionRole,
 };
+pub use privacy::{Forgotten, MemberData, Retention};
 pub use settings::GuildSettingsChange;
 
 use crate::domain::UserError;
@@ -39,10 +41,26 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Service {
     db: Db,
+    /// How long after telling a host of a join further sign-up changes are gathered into one
+    /// message; zero tells every join at once.
+    host_digest: chrono::Duration,
 }
 
 impl Service {
+    /// Every join is told to the host at once, until [`Service::with_host_digest`] says otherwise.
     pub fn new(db: Db) -> Self {
-        Self { db }
+        Self {
+            db,
+            host_digest: chrono::Duration::zero(),
+        }
+    }
+
+    /// Gathers the sign-up changes that follow a join told to its host into one message per
+    /// `window` (`notifications.host_digest_minutes`).
+    pub fn with_host_digest(self, window: chrono::Duration) -> Self {
+        Self {
+            host_digest: window.max(chrono::Duration::zero()),
+            ..self
+        }
     }
 }

@@ -1,14 +1,23 @@
 //! The notifications each change causes, collected while the change runs and written to the
 //! outbox in one statement at the end of its transaction.
 
-use crate::domain::{Channel, Masterclass, NoticeKind, ReminderOffsets, UserId};
+use crate::domain::{
+    Channel, Counts, HostDigest, Masterclass, NoticeKind, ReminderOffsets, Seat, SeatChange, UserId,
+};
 use crate::store::outbox::{self, NewNotice};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use sqlx::SqliteConnection;
 
 /// Kinds that only make sense while the masterclass is still ahead: voided on cancel or leave.
-pub const FUTURE_KINDS: &[NoticeKind] = &[NoticeKind::Reminder, NoticeKind::Starting];
+pub const FUTURE_KINDS: &[NoticeKind] = &[
+    NoticeKind::Reminder,
+    NoticeKind::Starting,
+    NoticeKind::HostDigest,
+];
+
+/// Why a digest was voided before it was due.
+const NETTED_OUT: &str = "nothing to tell: the sign-up changes of the window cancelled out";
 
 #[derive(Debug, Default)]
 pub struct Notices {
@@ -181,7 +190,101 @@ impl Notices {
     }
 }
 
-/// Voids every pending reminder and start message of a masterclass.
+/// What made the host's masterclass change, which decides whether the host hears of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostNews {
+    /// A member joined (`event` is the sign-up): told at once when the host heard nothing from
+    /// us within the window, else said in the window's digest.
+    Join { event: i64 },
+    /// A member left (`event` is the departure): said in the digest of a window already open
+    /// or just ended; a leave in a quiet spell is not news of its own.
+    Leave { event: i64 },
+    /// A consequence the host or an admin caused (a removal, promotions after an edit): folded
+    /// into a digest still open, so what it says stays true, and nothing else.
+    Aside,
+}
+
+/// Tells the host of sign-up `changes` (a join, a leave and the promotion it caused...), in the
+/// caller's transaction. The first join of a quiet spell goes out at once, as a `joined`
+/// notice; within `window` after the host was last told, changes go into one digest per
+/// channel, due when the window ends, where each member's state when the host was last told
+/// is kept, so a join and a leave within the window cancel out. A digest left with nothing to
+/// say is voided at once. `counts` are the seats after the change; `window` zero tells every
+/// join at once (digests still open take what follows).
+#[allow(clippy::too_many_arguments)]
+pub async fn tell_host(
+    conn: &mut SqliteConnection,
+    notices: &mut Notices,
+    mc: &Masterclass,
+    news: HostNews,
+    changes: &[SeatChange],
+    counts: Counts,
+    window: chrono::Duration,
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    let latest = outbox::latest_host_notices(conn, mc.id, mc.host_id, now).await?;
+    let open: Vec<_> = latest.iter().filter(|n| n.open).collect();
+    if !open.is_empty() {
+        for notice in open {
+            let mut digest: HostDigest = serde_json::from_value(notice.payload.clone())?;
+            for &change in changes {
+                digest.fold(change);
+            }
+            digest.set_seats(counts, mc.capacity);
+            outbox::set_payload(conn, notice.id, &serde_json::to_value(&digest)?).await?;
+            if digest.is_empty() {
+                outbox::mark_voided(conn, notice.id, NETTED_OUT, now).await?;
+            }
+        }
+        return Ok(());
+    }
+    let event = match news {
+        HostNews::Aside => return Ok(()),
+        HostNews::Join { event } | HostNews::Leave { event } => event,
+    };
+    let told_at = latest.iter().map(|n| n.told_at).max();
+    let window_open = told_at.filter(|&at| window > chrono::Duration::zero() && at > now - window);
+    if let Some(told_at) = window_open {
+        let until = told_at + window;
+        let mut digest = HostDigest::new(until);
+        for &change in changes {
+            digest.fold(change);
+        }
+        digest.set_seats(counts, mc.capacity);
+        if !digest.is_empty() {
+            let payload = serde_json::to_value(&digest)?;
+            for channel in [Channel::Dm, Channel::Email] {
+                notices.rows.push(NewNotice {
+                    guild_id: mc.guild_id,
+                    masterclass_id: Some(mc.id),
+                    recipient_id: Some(mc.host_id),
+                    channel,
+                    kind: NoticeKind::HostDigest,
+                    payload: payload.clone(),
+                    due_at: until,
+                    dedupe_key: format!("host_digest:{event}:{}", channel.as_str()),
+                });
+            }
+        }
+        return Ok(());
+    }
+    if let HostNews::Join { event } = news {
+        for change in changes.iter().filter(|c| c.before == Seat::Out) {
+            let status = match change.now {
+                Seat::Waitlisted => "waitlisted",
+                _ => "attending",
+            };
+            let to_host = json!({
+                "member": change.member, "status": status,
+                "attending": counts.attending, "capacity": mc.capacity, "waitlisted": counts.waitlisted,
+            });
+            notices.tell_member(event, mc, mc.host_id, NoticeKind::Joined, to_host, now);
+        }
+    }
+    Ok(())
+}
+
+/// Voids every pending reminder, start message and host digest of a masterclass.
 pub async fn void_future(
     conn: &mut SqliteConnection,
     mc: &Masterclass,

@@ -526,3 +526,64 @@ pub async fn search(
     .await?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
+
+/// Every masterclass a member hosts, in every guild (their data, or what forget-me cancels).
+pub async fn hosted_by(
+    conn: &mut SqliteConnection,
+    host: UserId,
+) -> sqlx::Result<Vec<Masterclass>> {
+    let host = db_id(host.0);
+    let rows = sqlx::query_as!(
+        Row,
+        r#"SELECT id AS "id!", guild_id AS "guild_id!", host_id AS "host_id!", title AS "title!",
+             description AS "description!", starts_at AS "starts_at!",
+             duration_minutes AS "duration_minutes!", capacity AS "capacity!", location,
+             time_zone AS "time_zone!", reminder_offsets AS "reminder_offsets!",
+             status AS "status!", cancel_reason, sequence AS "sequence!",
+             announcement_channel_id, announcement_message_id, thread_id, event_id
+         FROM masterclasses WHERE host_id = ? ORDER BY id"#,
+        host,
+    )
+    .fetch_all(conn)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Every sign-up of a member, in every guild, with its masterclass.
+pub async fn signed_up_by(
+    conn: &mut SqliteConnection,
+    user: UserId,
+) -> sqlx::Result<Vec<(Masterclass, Participant, DateTime<Utc>)>> {
+    let user = db_id(user.0);
+    let rows = sqlx::query!(
+        r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
+               m.description, m.starts_at AS "starts_at!",
+               m.duration_minutes AS "duration_minutes!", m.capacity AS "capacity!", m.location,
+               m.time_zone, m.reminder_offsets, m.status, m.cancel_reason,
+               m.sequence AS "sequence!", m.announcement_channel_id, m.announcement_message_id,
+               m.thread_id, m.event_id, p.status AS "seat", p.arrival, p.joined_at,
+               p.is_guest AS "is_guest: bool"
+           FROM participants p INDEXED BY participants_by_user
+           JOIN masterclasses m ON m.id = p.masterclass_id
+           WHERE p.user_id = ?"#,
+        user,
+    )
+    .fetch_all(conn)
+    .await?;
+    let mut sign_ups: Vec<_> = rows
+        .into_iter()
+        .map(|r| {
+            let seat = Participant {
+                user_id: UserId(from_db_id(user)),
+                status: status_from_stored(&r.seat),
+                arrival: r.arrival,
+                is_guest: r.is_guest,
+            };
+            let joined_at = from_db_time(r.joined_at);
+            (Masterclass::from(row_from!(r)), seat, joined_at)
+        })
+        .collect();
+    // A member's sign-ups are few: sorted here, not in a temporary tree.
+    sign_ups.sort_by_key(|(mc, seat, _)| (mc.starts_at, seat.arrival));
+    Ok(sign_ups)
+}

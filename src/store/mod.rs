@@ -7,11 +7,15 @@
 //! queued unit in one transaction, each inside its own savepoint (a failing unit rolls back alone),
 //! commits once, then answers each caller. Under a burst of clicks one fsync serves many joins;
 //! alone, a unit costs one transaction as before. Nobody hears "done" before the commit.
+//!
+//! The queue is bounded ([`WRITE_QUEUE`] units): when it is full, callers wait for room rather
+//! than memory growing without limit while the disk is slow.
 
 pub mod activity;
 pub mod masterclasses;
 pub mod outbox;
 pub mod participants;
+pub mod privacy;
 pub mod settings;
 pub mod sync;
 
@@ -28,6 +32,9 @@ pub type Tx = Transaction<'static, Sqlite>;
 
 /// Units of work committed together at most.
 const MAX_BATCH: usize = 256;
+/// Units of work waiting for the writer at most (beside the batch it is running); further
+/// writers wait in [`Db::write`] until there is room.
+pub const WRITE_QUEUE: usize = 4 * MAX_BATCH;
 
 /// A queued unit of work: runs on the writer's connection, says whether to keep its changes,
 /// and returns how to answer its caller once the commit's outcome is known.
@@ -40,7 +47,7 @@ type Answer = Box<dyn FnOnce(Result<(), String>) + Send>;
 pub struct Db {
     writer: SqlitePool,
     reader: SqlitePool,
-    units: mpsc::UnboundedSender<Unit>,
+    units: mpsc::Sender<Unit>,
     /// Closed when the writer task ends (it only does by a bug): see [`Db::writer_stopped`].
     writer_alive: watch::Receiver<()>,
 }
@@ -71,7 +78,7 @@ impl Db {
             .connect_with(options.read_only(true))
             .await
             .with_context(|| format!("opening the database {} for reading", path.display()))?;
-        let (units, queue) = mpsc::unbounded_channel();
+        let (units, queue) = mpsc::channel(WRITE_QUEUE);
         let (alive, writer_alive) = watch::channel(());
         // Owned through `writer_alive`: the app watches `Db::writer_stopped` and stops (to be
         // restarted) if the writer ever ends; a unit in flight then fails and commits nothing.
@@ -85,7 +92,8 @@ impl Db {
     }
 
     /// Runs `work` in a write transaction (shared with other queued work, each in its own
-    /// savepoint) and returns its result once committed. An `Err` undoes only this work.
+    /// savepoint) and returns its result once committed. An `Err` undoes only this work. Waits
+    /// for room first if [`WRITE_QUEUE`] units are already queued.
     pub async fn write<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
@@ -108,7 +116,7 @@ impl Db {
             })
         });
         let stopped = || E::from(sqlx::Error::Protocol(WRITER_STOPPED.into()));
-        self.units.send(unit).map_err(|_| stopped())?;
+        self.units.send(unit).await.map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
 
@@ -143,7 +151,7 @@ const WRITER_STOPPED: &str = "the database writer has stopped";
 /// it ends, which tells [`Db::writer_stopped`].
 async fn group_commit(
     writer: SqlitePool,
-    mut queue: mpsc::UnboundedReceiver<Unit>,
+    mut queue: mpsc::Receiver<Unit>,
     _alive: watch::Sender<()>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -254,6 +262,71 @@ pub fn from_db_time(secs: i64) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Units waiting in the queue (not counting the batch the writer is running).
+    fn queued(db: &Db) -> usize {
+        db.units.max_capacity() - db.units.capacity()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writers_wait_for_room_in_the_bounded_queue_and_all_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("queue.db"), 1).await.unwrap();
+        db.write(|conn| Box::pin(exec(conn, "CREATE TABLE queued (n INTEGER NOT NULL)")))
+            .await
+            .unwrap();
+        assert_eq!(
+            db.units.max_capacity(),
+            WRITE_QUEUE,
+            "bounded by construction"
+        );
+
+        // Holding the writer's only connection stops the writer at its first batch.
+        let blocker = db.begin().await.unwrap();
+        let writers = WRITE_QUEUE + MAX_BATCH + 100;
+        let tasks: Vec<_> = (0..writers)
+            .map(|n| {
+                let db = db.clone();
+                tokio::spawn(async move {
+                    db.write(move |conn| {
+                        Box::pin(async move {
+                            sqlx::query("INSERT INTO queued (n) VALUES (?)")
+                                .bind(n as i64)
+                                .execute(conn)
+                                .await
+                                .map(drop)
+                        })
+                    })
+                    .await
+                })
+            })
+            .collect();
+        // The queue fills up and stays full: at most one batch is out of it, so at least 100
+        // writers are waiting for room instead of queueing more.
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while queued(&db) < WRITE_QUEUE {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the queue fills up");
+        assert_eq!(queued(&db), WRITE_QUEUE);
+        assert!(
+            tasks.iter().all(|task| !task.is_finished()),
+            "nothing committed yet"
+        );
+
+        blocker.rollback().await.unwrap();
+        for task in tasks {
+            task.await.unwrap().expect("every write commits");
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(DISTINCT n) FROM queued")
+            .fetch_one(db.reader())
+            .await
+            .unwrap();
+        assert_eq!(rows, writers as i64);
+        db.close().await;
+    }
 
     #[test]
     fn ids_round_trip_bit_for_bit() {

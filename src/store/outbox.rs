@@ -123,6 +123,9 @@ pub struct Notice {
     pub voided_at: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
     pub dedupe_key: String,
+    /// When the worker first failed to deliver it (an error or a rate limit), if it has: its
+    /// time budget (`give_up_after`) runs from then. Kept once the row is settled.
+    pub retrying_since: Option<DateTime<Utc>>,
 }
 
 struct Row {
@@ -140,6 +143,7 @@ struct Row {
     voided_at: Option<i64>,
     failed_at: Option<i64>,
     dedupe_key: String,
+    retrying_since: Option<i64>,
 }
 
 impl TryFrom<Row> for Notice {
@@ -164,6 +168,7 @@ impl TryFrom<Row> for Notice {
             voided_at: row.voided_at.map(from_db_time),
             failed_at: row.failed_at.map(from_db_time),
             dedupe_key: row.dedupe_key,
+            retrying_since: row.retrying_since.map(from_db_time),
         })
     }
 }
@@ -177,7 +182,7 @@ pub async fn all(conn: &mut SqliteConnection) -> anyhow::Result<Vec<Notice>> {
     let rows = sqlx::query_as!(
         Row,
         "SELECT id, guild_id, masterclass_id, recipient_id, channel, kind, payload, due_at,
-             attempts, last_error, delivered_at, voided_at, failed_at, dedupe_key
+             attempts, last_error, delivered_at, voided_at, failed_at, dedupe_key, retrying_since
          FROM outbox ORDER BY id"
     )
     .fetch_all(conn)
@@ -209,7 +214,8 @@ pub async fn claim_due_on(
                recipient_id AS "recipient_id?", channel AS "channel!", kind AS "kind!",
                payload AS "payload!", due_at AS "due_at!", attempts AS "attempts!",
                last_error AS "last_error?", delivered_at AS "delivered_at?",
-               voided_at AS "voided_at?", failed_at AS "failed_at?", dedupe_key AS "dedupe_key!""#,
+               voided_at AS "voided_at?", failed_at AS "failed_at?", dedupe_key AS "dedupe_key!",
+               retrying_since AS "retrying_since?""#,
         until,
         now,
         limit,
@@ -254,7 +260,8 @@ pub async fn claim_same_event(
                recipient_id AS "recipient_id?", channel AS "channel!", kind AS "kind!",
                payload AS "payload!", due_at AS "due_at!", attempts AS "attempts!",
                last_error AS "last_error?", delivered_at AS "delivered_at?",
-               voided_at AS "voided_at?", failed_at AS "failed_at?", dedupe_key AS "dedupe_key!""#,
+               voided_at AS "voided_at?", failed_at AS "failed_at?", dedupe_key AS "dedupe_key!",
+               retrying_since AS "retrying_since?""#,
         until,
         now,
         masterclass,
@@ -342,17 +349,23 @@ pub async fn mark_voided(
     Ok(())
 }
 
+/// Not delivered this time: due again at `next_at`. `since` is the row's first failed attempt,
+/// kept as `retrying_since` unless an earlier one is there already.
 pub async fn schedule_retry(
     conn: &mut SqliteConnection,
     id: i64,
     error: &str,
     next_at: DateTime<Utc>,
+    since: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let next_at = db_time(next_at);
+    let (next_at, since) = (db_time(next_at), db_time(since));
     sqlx::query!(
-        "UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL WHERE id = ?",
+        "UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL,
+             retrying_since = COALESCE(retrying_since, ?)
+         WHERE id = ?",
         error,
         next_at,
+        since,
         id,
     )
     .execute(conn)
@@ -360,20 +373,25 @@ pub async fn schedule_retry(
     Ok(())
 }
 
+/// Gives a row up with the reason, which admins see. `counted: false` gives the attempt back
+/// (a row that ran out of time while Discord rate-limited it: no rate limit is an attempt).
 pub async fn mark_failed(
     conn: &mut SqliteConnection,
     id: i64,
     error: &str,
     now: DateTime<Utc>,
+    counted: bool,
 ) -> sqlx::Result<()> {
     let now = db_time(now);
     sqlx::query!(
-        "UPDATE outbox SET last_error = ?, failed_at = ?, claimed_until = NULL,
-             payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END
-         WHERE id = ?",
+        "UPDATE outbox SET last_error = ?1, failed_at = ?2, claimed_until = NULL,
+             payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END,
+             attempts = CASE WHEN ?4 THEN attempts ELSE MAX(attempts - 1, 0) END
+         WHERE id = ?3",
         error,
         now,
         id,
+        counted,
     )
     .execute(conn)
     .await?;
@@ -381,20 +399,23 @@ pub async fn mark_failed(
 }
 
 /// Puts a row back without counting the attempt: Discord refused it (rate limit) before doing
-/// anything, which says nothing about the notification.
+/// anything, which says nothing about the notification. The time still counts: `since` is kept
+/// as for [`schedule_retry`].
 pub async fn postpone(
     conn: &mut SqliteConnection,
     id: i64,
     why: &str,
     next_at: DateTime<Utc>,
+    since: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let next_at = db_time(next_at);
+    let (next_at, since) = (db_time(next_at), db_time(since));
     sqlx::query!(
         "UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL,
-             attempts = MAX(attempts - 1, 0)
+             attempts = MAX(attempts - 1, 0), retrying_since = COALESCE(retrying_since, ?)
          WHERE id = ?",
         why,
         next_at,
+        since,
         id,
     )
     .execute(conn)
@@ -427,7 +448,7 @@ pub async fn troubled(
         Row,
         r#"SELECT id AS "id!", guild_id AS "guild_id!", masterclass_id, recipient_id, channel,
                kind, payload, due_at AS "due_at!", attempts AS "attempts!", last_error,
-               delivered_at, voided_at, failed_at, dedupe_key
+               delivered_at, voided_at, failed_at, dedupe_key, retrying_since
            FROM outbox INDEXED BY outbox_troubled
            WHERE guild_id = ? AND delivered_at IS NULL AND voided_at IS NULL
              AND last_error IS NOT NULL
@@ -456,4 +477,58 @@ pub async fn pending_thread_posts(
     )
     .fetch_one(conn)
     .await
+}
+
+/// One of a host's latest notices about the sign-ups of their masterclass (`joined`, told at
+/// once, or a `host_digest`), as the next change needs to know it.
+#[derive(Clone, Debug)]
+pub struct HostNotice {
+    pub id: i64,
+    pub kind: NoticeKind,
+    pub payload: serde_json::Value,
+    /// When the host was (or will be) told: a join's enqueue time, a digest's end of window.
+    pub told_at: DateTime<Utc>,
+    /// A digest not yet due and never tried: later changes are folded into it.
+    pub open: bool,
+}
+
+/// The latest two host notices about `mc`'s sign-ups that were not voided (a digest whose
+/// changes cancelled out, or a channel the host turned off, told nothing): the newest notice's
+/// DM and email. Read newest first through `outbox_by_masterclass`, so only a few rows.
+pub async fn latest_host_notices(
+    conn: &mut SqliteConnection,
+    mc: MasterclassId,
+    host: UserId,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Vec<HostNotice>> {
+    let (host, now) = (db_id(host.0), db_time(now));
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!", kind AS "kind!", payload AS "payload!",
+               CASE kind WHEN 'host_digest' THEN CAST(payload ->> '$.until' AS INTEGER)
+                         ELSE created_at END AS "told_at!: i64",
+               (kind = 'host_digest' AND delivered_at IS NULL AND failed_at IS NULL
+                AND attempts = 0 AND claimed_until IS NULL AND due_at > ?3) AS "open!: bool"
+           FROM outbox INDEXED BY outbox_by_masterclass
+           WHERE masterclass_id = ?1 AND recipient_id = ?2
+             AND kind IN ('joined', 'host_digest') AND voided_at IS NULL
+           ORDER BY id DESC LIMIT 2"#,
+        mc.0,
+        host,
+        now,
+    )
+    .fetch_all(conn)
+    .await?;
+    rows.into_iter()
+        .map(|row| {
+            Ok(HostNotice {
+                id: row.id,
+                kind: NoticeKind::from_stored(&row.kind).ok_or_else(|| {
+                    anyhow::anyhow!("unknown kind {:?} in outbox row {}", row.kind, row.id)
+                })?,
+                payload: serde_json::from_str(&row.payload)?,
+                told_at: from_db_time(row.told_at),
+                open: row.open,
+            })
+        })
+        .collect()
 }

@@ -115,7 +115,7 @@ pub async fn thread_archived_by_discord(
     let thread = db_id(thread.0);
     let updated = sqlx::query!(
         "UPDATE discord_sync SET archived_by_discord = archived_by_discord + 1, due_at = 0,
-             version = version + 1, attempts = 0, failed_at = NULL
+             version = version + 1, attempts = 0, failed_at = NULL, retrying_since = NULL
          WHERE thread_state = 'open'
            AND masterclass_id = (SELECT id FROM masterclasses WHERE thread_id = ?)",
         thread,
@@ -132,6 +132,9 @@ pub struct Claim {
     /// The change count when claimed: a change made meanwhile keeps the row due.
     pub version: i64,
     pub attempts: u32,
+    /// The first failed attempt since the masterclass was last in step or changed, if any: its
+    /// time budget (`give_up_after`) runs from then.
+    pub retrying_since: Option<DateTime<Utc>>,
 }
 
 /// Takes up to `limit` due masterclasses for `lease`, counting the attempt.
@@ -150,7 +153,7 @@ pub async fn claim_due(
                  AND (claimed_until IS NULL OR claimed_until <= ?2)
                ORDER BY due_at LIMIT ?3)
            RETURNING masterclass_id AS "masterclass_id!", version AS "version!",
-               attempts AS "attempts!""#,
+               attempts AS "attempts!", retrying_since AS "retrying_since?""#,
         until,
         now,
         limit,
@@ -163,6 +166,7 @@ pub async fn claim_due(
             masterclass_id: MasterclassId(row.masterclass_id),
             version: row.version,
             attempts: row.attempts as u32,
+            retrying_since: row.retrying_since.map(from_db_time),
         })
         .collect())
 }
@@ -327,7 +331,7 @@ pub async fn set_thread_members(
 }
 
 /// In step: nothing to do until `next` (a time-driven change such as the start), unless a
-/// change arrived since the claim.
+/// change arrived since the claim. The next failure starts a new budget.
 pub async fn finish(
     conn: &mut SqliteConnection,
     claim: Claim,
@@ -336,6 +340,7 @@ pub async fn finish(
     let next = next.map(db_time);
     sqlx::query!(
         "UPDATE discord_sync SET claimed_until = NULL, attempts = 0, last_error = NULL,
+             retrying_since = NULL,
              due_at = CASE WHEN version = ?2 THEN ?3 ELSE due_at END
          WHERE masterclass_id = ?1",
         claim.masterclass_id.0,
@@ -348,25 +353,31 @@ pub async fn finish(
 }
 
 /// Not in step yet: try again at `at` (or sooner, if a change arrived since the claim).
-/// `counted: false` gives the attempt back (a rate limit says nothing about the work).
+/// `counted: false` gives the attempt back (a rate limit says nothing about the work). `since`
+/// (the claim's first failed attempt, or this one) is kept as `retrying_since` unless a change
+/// arrived since the claim: that change starts a new budget.
 pub async fn retry(
     conn: &mut SqliteConnection,
     claim: Claim,
     error: &str,
     at: DateTime<Utc>,
     counted: bool,
+    since: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    let at = db_time(at);
+    let (at, since) = (db_time(at), db_time(since));
     sqlx::query!(
         "UPDATE discord_sync SET claimed_until = NULL, last_error = ?2,
              due_at = CASE WHEN version = ?4 THEN ?3 ELSE MIN(?3, COALESCE(due_at, ?3)) END,
-             attempts = CASE WHEN ?5 THEN attempts ELSE MAX(attempts - 1, 0) END
+             attempts = CASE WHEN ?5 THEN attempts ELSE MAX(attempts - 1, 0) END,
+             retrying_since = CASE WHEN version = ?4 THEN COALESCE(retrying_since, ?6)
+                                   ELSE retrying_since END
          WHERE masterclass_id = ?1",
         claim.masterclass_id.0,
         error,
         at,
         claim.version,
         counted,
+        since,
     )
     .execute(conn)
     .await?;
@@ -374,21 +385,25 @@ pub async fn retry(
 }
 
 /// Gives up until the next change; admins see it in `/masterclass-admin deliveries`.
+/// `counted: false` gives the attempt back (it ran out of time while Discord rate-limited it).
 pub async fn give_up(
     conn: &mut SqliteConnection,
     claim: Claim,
     error: &str,
     now: DateTime<Utc>,
+    counted: bool,
 ) -> sqlx::Result<()> {
     let now = db_time(now);
     sqlx::query!(
         "UPDATE discord_sync SET claimed_until = NULL, last_error = ?2,
-             failed_at = CASE WHEN version = ?4 THEN ?3 ELSE NULL END
+             failed_at = CASE WHEN version = ?4 THEN ?3 ELSE NULL END,
+             attempts = CASE WHEN ?5 THEN attempts ELSE MAX(attempts - 1, 0) END
          WHERE masterclass_id = ?1",
         claim.masterclass_id.0,
         error,
         now,
         claim.version,
+        counted,
     )
     .execute(conn)
     .await?;
@@ -403,6 +418,8 @@ pub struct Trouble {
     pub attempts: u32,
     pub last_error: String,
     pub next_attempt_at: Option<DateTime<Utc>>,
+    /// Its first failed attempt since it was last in step or changed.
+    pub retrying_since: Option<DateTime<Utc>>,
     pub failed_at: Option<DateTime<Utc>>,
 }
 
@@ -412,6 +429,7 @@ struct ProblemRow {
     attempts: i64,
     last_error: String,
     due_at: Option<i64>,
+    retrying_since: Option<i64>,
     failed_at: Option<i64>,
 }
 
@@ -425,7 +443,7 @@ pub async fn problems(
         ProblemRow,
         r#"SELECT s.masterclass_id AS "masterclass_id!", m.title, s.attempts AS "attempts!",
                s.last_error AS "last_error!",
-               s.due_at, s.failed_at
+               s.due_at, s.retrying_since, s.failed_at
            FROM discord_sync s INDEXED BY discord_sync_failed
            JOIN masterclasses m ON m.id = s.masterclass_id
            WHERE s.guild_id = ? AND (s.failed_at IS NOT NULL OR s.last_error IS NOT NULL)
@@ -447,6 +465,7 @@ pub async fn problems(
                 .is_none()
                 .then(|| row.due_at.map(from_db_time))
                 .flatten(),
+            retrying_since: row.retrying_since.map(from_db_time),
             failed_at: row.failed_at.map(from_db_time),
         })
         .collect())

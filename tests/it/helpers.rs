@@ -121,35 +121,51 @@ impl TestApp {
     /// Every row of every table, as text: two dumps are equal iff nothing changed.
     pub async fn dump(&self) -> Vec<String> {
         let mut conn = self.db.reader().acquire().await.unwrap();
-        let tables: Vec<String> = sqlx::query_scalar(
-            // The title search index is derived from masterclasses (and its tables have no rowid).
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
-             AND name NOT LIKE 'masterclass_titles%' ORDER BY name",
-        )
-        .fetch_all(&mut *conn)
-        .await
-        .unwrap();
-        let mut out = Vec::new();
-        for table in tables {
-            let columns: Vec<String> = sqlx::query(&format!("PRAGMA table_info({table})"))
+        dump(&mut conn).await
+    }
+}
+
+/// Every row of every table of a database, as text, one line per row: `table: 'a'|1|NULL`.
+pub async fn dump(conn: &mut sqlx::SqliteConnection) -> Vec<String> {
+    let tables: Vec<String> = sqlx::query_scalar(
+        // The title search index is derived from masterclasses (and its tables have no rowid).
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'
+         AND name NOT LIKE 'masterclass_titles%' ORDER BY name",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap();
+    let mut out = Vec::new();
+    for table in tables {
+        let columns: Vec<String> = sqlx::query(&format!("PRAGMA table_info({table})"))
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get::<String, _>("name"))
+            .collect();
+        let select = columns
+            .iter()
+            .map(|c| format!("quote({c})"))
+            .collect::<Vec<_>>()
+            .join(" || '|' || ");
+        let rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT {select} FROM {table} ORDER BY 1"))
                 .fetch_all(&mut *conn)
                 .await
-                .unwrap()
-                .iter()
-                .map(|row| row.get::<String, _>("name"))
-                .collect();
-            let select = columns
-                .iter()
-                .map(|c| format!("quote({c})"))
-                .collect::<Vec<_>>()
-                .join(" || '|' || ");
-            let rows: Vec<String> =
-                sqlx::query_scalar(&format!("SELECT {select} FROM {table} ORDER BY 1"))
-                    .fetch_all(&mut *conn)
-                    .await
-                    .unwrap();
-            out.extend(rows.into_iter().map(|row| format!("{table}: {row}")));
-        }
-        out
+                .unwrap();
+        out.extend(rows.into_iter().map(|row| format!("{table}: {row}")));
     }
+    out
+}
+
+/// Whether `text` holds the number `id` on its own (not inside a longer number).
+pub fn names_id(text: &str, id: u64) -> bool {
+    let id = id.to_string();
+    text.match_indices(&id).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + id.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_digit() || c == '-')
+            && !after.is_some_and(|c| c.is_ascii_digit())
+    })
 }

@@ -7,6 +7,7 @@ mod fake_discord_smoke;
 mod fake_discord_strict;
 mod helpers;
 mod notify;
+mod privacy_logs;
 mod process;
 mod support;
 mod sync;

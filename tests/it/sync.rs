@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use masterclass_bot::discord::delivery::DiscordPacer;
 use masterclass_bot::discord::sync::{SyncReport, SyncSettings, SyncWorker};
 use masterclass_bot::domain::{Location, MasterclassId, UserId};
-use masterclass_bot::service::HostRequest;
+use masterclass_bot::service::{describe_sync, HostRequest, SyncProblem};
 use serde_json::Value;
 
 use crate::helpers::{self, member, mentor, request, TestApp, ANNOUNCEMENTS, GUILD, MENTOR};
@@ -561,4 +561,154 @@ async fn the_thread_opens_with_what_when_where_and_who_once() {
     s.sync_at(helpers::now()).await;
     assert_eq!(s.fake.messages_in(thread).len(), 1);
     assert!(s.fake.thread_members(thread).contains(&10_001));
+}
+
+/// The one masterclass `/masterclass-admin deliveries` lists for its Discord side.
+async fn sync_problem(s: &Sync, id: MasterclassId) -> SyncProblem {
+    let problems = s
+        .app
+        .service
+        .sync_problems(&helpers::admin(GUILD), 10)
+        .await
+        .unwrap();
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert_eq!(problems[0].masterclass_id, id);
+    problems[0].clone()
+}
+
+#[tokio::test]
+async fn a_route_rate_limited_for_ever_is_given_up_after_the_budget_without_counting_attempts() {
+    let s = Sync::start().await;
+    let route = format!("/channels/{}/messages", ANNOUNCEMENTS.0);
+    let limited = Failure::RateLimited {
+        retry_after: 3600.0,
+    };
+    s.fake.fail(FailRule::always(Method::POST, &route, limited));
+    let id = s.host(request("Rust ownership")).await;
+    let budget = chrono::Duration::hours(48); // `SyncSettings::default().give_up_after`
+
+    // One look an hour, as Discord asks; none counts as an attempt.
+    let start = helpers::now();
+    let (mut at, mut looks) = (start, 0);
+    let given_up = loop {
+        s.sync.step(at).await.unwrap();
+        looks += 1;
+        let problem = sync_problem(&s, id).await;
+        if problem.failed_at.is_some() {
+            break problem;
+        }
+        assert!(
+            looks <= 48,
+            "still waiting after {looks} looks: {problem:?}"
+        );
+        assert_eq!(
+            problem.attempts, 0,
+            "a rate limit is no attempt: {problem:?}"
+        );
+        assert_eq!(problem.failing_since, Some(start), "{problem:?}");
+        let next = problem.next_attempt_at.expect("a next try");
+        assert_eq!(
+            next,
+            at + chrono::Duration::hours(1),
+            "Retry-After is an hour"
+        );
+        assert!(
+            problem.last_error.starts_with("rate limited by Discord"),
+            "{problem:?}"
+        );
+        if looks == 2 {
+            let line = describe_sync(&problem);
+            let state = format!(
+                "not in step · failing since <t:{}:R> · next try <t:{}:R> · rate limited by Discord",
+                start.timestamp(),
+                next.timestamp()
+            );
+            assert!(line.contains(&state), "{line}");
+        }
+        at = next;
+    };
+
+    let deadline = start + budget;
+    assert_eq!(
+        (
+            given_up.failed_at,
+            given_up.next_attempt_at,
+            given_up.attempts
+        ),
+        (Some(deadline), None, 0),
+        "given up when the budget ran out, no attempt counted: {given_up:?}"
+    );
+    assert_eq!(looks, 49, "one an hour from 0 to 48 hours");
+    let line = describe_sync(&given_up);
+    let want = format!(
+        "**Rust ownership** (masterclass {id}): announcement, thread or event not in step · gave up <t:{}:R> · gave up after 48 hours: rate limited by Discord for 3600s",
+        deadline.timestamp()
+    );
+    assert_eq!(line, want);
+    let statuses: Vec<u16> = s
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.is("POST", &route))
+        .map(|r| r.status)
+        .collect();
+    assert_eq!(statuses, vec![429; looks]);
+    assert_eq!(
+        s.sync_at(deadline + chrono::Duration::hours(2))
+            .await
+            .claimed,
+        0,
+        "nothing more is tried"
+    );
+
+    // A change re-arms it with a new budget, from its next failure; Discord answering again
+    // brings it in step.
+    let later = deadline + chrono::Duration::hours(3);
+    s.app.service.join(&member(1), id, later).await.unwrap();
+    assert_eq!(s.sync.step(later).await.unwrap().retried, 1);
+    let retried = sync_problem(&s, id).await;
+    assert_eq!(
+        (retried.failed_at, retried.failing_since, retried.attempts),
+        (None, Some(later), 0),
+        "{retried:?}"
+    );
+    s.fake.clear_failures();
+    s.sync_at(later + chrono::Duration::hours(1)).await;
+    assert_eq!(announcements_of(&s.fake, id), 1);
+    let problems = s
+        .app
+        .service
+        .sync_problems(&helpers::admin(GUILD), 10)
+        .await
+        .unwrap();
+    assert!(problems.is_empty(), "in step: {problems:?}");
+}
+
+#[tokio::test]
+async fn a_route_failing_for_ever_is_given_up_after_max_attempts() {
+    let s = Sync::start().await;
+    let route = format!("/channels/{}/messages", ANNOUNCEMENTS.0);
+    s.fake
+        .fail(FailRule::always(Method::POST, &route, Failure::ServerError));
+    let id = s.host(request("Rust ownership")).await;
+
+    // Backoffs of at most 4 seconds here: eight attempts fit in a minute, far within the budget.
+    s.sync_for_a_minute(helpers::now()).await;
+
+    let given_up = sync_problem(&s, id).await;
+    assert_eq!(given_up.attempts, 8, "{given_up:?}");
+    assert!(given_up.failed_at.is_some(), "{given_up:?}");
+    assert!(
+        given_up
+            .last_error
+            .starts_with("gave up after 8 attempts: "),
+        "{given_up:?}"
+    );
+    let posts = s
+        .fake
+        .requests()
+        .iter()
+        .filter(|r| r.is("POST", &route))
+        .count();
+    assert_eq!(posts, 8);
 }

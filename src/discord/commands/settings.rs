@@ -1,11 +1,19 @@
-//! `/settings …`: a member's own time zone, notifications and email address.
+//! `/settings …`: a member's own time zone, notifications and email address, and their data:
+//! a copy of all of it, or forgetting it.
 
-use super::{complete_zone, say, Ctx, Error};
+use super::{answer, complete_zone, defer, say, Ctx, Error};
+use crate::discord::render::Action;
 use crate::domain::UserId;
 use chrono::Utc;
+use poise::serenity_prelude as serenity;
+use poise::CreateReply;
+use serenity::{ButtonStyle, CreateActionRow, CreateAttachment, CreateButton};
 
-/// Your own settings: time zone, notifications, email.
-#[poise::command(slash_command, subcommands("timezone", "notifications", "email"))]
+/// Your own settings: time zone, notifications, email, and your data.
+#[poise::command(
+    slash_command,
+    subcommands("timezone", "notifications", "email", "my_data", "forget_me")
+)]
 pub async fn settings(_ctx: Ctx<'_>) -> Result<(), Error> {
     Ok(())
 }
@@ -100,3 +108,44 @@ pub async fn email_verify(
     let address = s.email.map(|e| e.as_str().to_owned()).unwrap_or_default();
     say(ctx, format!("Verified: emails go to {address}.")).await
 }
+
+/// A file of everything the bot stores about you.
+#[poise::command(slash_command, rename = "my-data")]
+pub async fn my_data(ctx: Ctx<'_>) -> Result<(), Error> {
+    defer(ctx).await?;
+    let user = UserId(ctx.author().id.get());
+    let data = ctx.data().service.member_data(user, Utc::now()).await?;
+    let json = serde_json::to_vec_pretty(&data).map_err(anyhow::Error::from)?;
+    let file = CreateAttachment::bytes(json, "my-data.json");
+    let text = "Everything I store about you, in every server: settings, email address, sign-ups, \
+                masterclasses you host, your activity and notifications not yet sent. \
+                `/settings forget-me` erases it.";
+    answer(ctx, CreateReply::default().content(text).attachment(file)).await
+}
+
+/// Erase everything about you: leave upcoming masterclasses, cancel those you host.
+#[poise::command(slash_command, rename = "forget-me")]
+pub async fn forget_me(ctx: Ctx<'_>) -> Result<(), Error> {
+    let user = ctx.author().id.get();
+    let buttons = CreateActionRow::Buttons(vec![
+        CreateButton::new(Action::ForgetMe(user).custom_id())
+            .label("Forget me")
+            .style(ButtonStyle::Danger),
+        CreateButton::new(Action::KeepMyData(user).custom_id())
+            .label("Keep my data")
+            .style(ButtonStyle::Secondary),
+    ]);
+    answer(
+        ctx,
+        CreateReply::default()
+            .content(FORGET_ME_WARNING)
+            .components(vec![buttons]),
+    )
+    .await
+}
+
+pub const FORGET_ME_WARNING: &str = "**Forget you everywhere this bot runs?** You leave every \
+    upcoming masterclass (hosts are told, as for any leave), the upcoming masterclasses you host \
+    are cancelled (attendees read \"the host left the community\"), notifications not yet sent \
+    to you are dropped, and your settings and email address are deleted. Past masterclasses keep \
+    their numbers, not you. This can't be undone.";

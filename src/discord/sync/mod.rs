@@ -11,8 +11,10 @@
 //!   as soon as it is known; a masterclass with an intent but no id looks for its object first
 //!   (the announcement by its buttons, the thread and event by name, place and owner).
 //! - Failures are retried with backoff and jitter; Discord's rate limits are waited out without
-//!   counting; after `max_attempts` the masterclass is given up until its next change, and
-//!   admins see it in `/masterclass-admin deliveries`.
+//!   counting. The masterclass is given up until its next change after `max_attempts` errors,
+//!   or once `give_up_after` has passed since its first failure (rate limits included, so a
+//!   route Discord rate-limits for ever still ends), and admins see it in
+//!   `/masterclass-admin deliveries`.
 //! - Order Discord enforces is kept here: the thread is unarchived before members change; a
 //!   cancelled masterclass's thread is archived and locked only once every post owed to it
 //!   (the reason, stand-in mentions for refused DMs) is settled.
@@ -20,9 +22,9 @@
 mod parts;
 
 use super::delivery::{RestError, SerenityDiscord};
-use crate::domain::MasterclassId;
+use crate::domain::{plural, MasterclassId};
 use crate::store::{sync, Db};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike as _, Utc};
 use futures::StreamExt as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +35,13 @@ use tokio::sync::{watch, Notify};
 pub struct SyncSettings {
     /// The longest nap between two looks at the database.
     pub poll_interval: Duration,
+    /// Errors (rate limits aside) before a masterclass is given up until its next change.
     pub max_attempts: u32,
+    /// How long a masterclass that keeps failing is retried, from its first failure since it was
+    /// last in step or changed (errors and rate limits alike); then it is given up until its next
+    /// change. Rate limits never count as attempts: without it, a route Discord rate-limits for
+    /// ever would be retried for ever.
+    pub give_up_after: Duration,
     pub backoff_base: Duration,
     pub backoff_max: Duration,
     pub batch_size: u32,
@@ -50,6 +58,7 @@ impl Default for SyncSettings {
         Self {
             poll_interval: Duration::from_secs(30),
             max_attempts: 8,
+            give_up_after: Duration::from_secs(48 * 3600),
             backoff_base: Duration::from_secs(5),
             backoff_max: Duration::from_secs(600),
             batch_size: 25,
@@ -263,6 +272,9 @@ impl SyncWorker {
         }
     }
 
+    /// Writes the outcome of one pass. A failure once `give_up_after` has passed since the
+    /// claim's first failure gives up (so does an error after `max_attempts`); the last retry
+    /// falls due exactly when that time runs out.
     async fn record(
         &self,
         claim: sync::Claim,
@@ -270,6 +282,15 @@ impl SyncWorker {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Outcome> {
         let id = claim.masterclass_id;
+        // This pass is the first to fail if the claim has no date yet; whole seconds, as stored.
+        let since = claim
+            .retrying_since
+            .unwrap_or_else(|| now.with_nanosecond(0).unwrap_or(now));
+        // `None`: a budget too large to reach.
+        let deadline = chrono::Duration::from_std(self.settings.give_up_after)
+            .ok()
+            .and_then(|budget| since.checked_add_signed(budget));
+        let spent = deadline.is_some_and(|deadline| now >= deadline);
         let (outcome, written) = match result {
             Ok(next) => {
                 tracing::debug!(masterclass = %id, ?next, "Discord in step");
@@ -284,43 +305,63 @@ impl SyncWorker {
                     .await;
                 (Outcome::InStep, written)
             }
-            Err(SyncError::RateLimited(wait)) => {
-                let at = now + chrono::Duration::milliseconds(wait.as_millis() as i64 + 999);
-                let why = format!("rate limited by Discord for {wait:?}");
-                let written = self
-                    .db
-                    .write(move |conn| {
-                        Box::pin(async move { sync::retry(conn, claim, &why, at, false).await })
+            Err(error) => {
+                // A rate limit is no attempt, even the one that ends the wait.
+                let (why, counted) = match &error {
+                    SyncError::RateLimited(wait) => {
+                        (format!("rate limited by Discord for {wait:?}"), false)
+                    }
+                    SyncError::Retry(why) => (why.clone(), true),
+                };
+                let gave_up = if spent {
+                    let tried = how_long(now - since);
+                    Some(if counted {
+                        format!("gave up after {tried} of failed attempts: {why}")
+                    } else {
+                        format!("gave up after {tried}: {why}")
                     })
-                    .await;
-                (Outcome::Retried, written)
-            }
-            Err(SyncError::Retry(why)) if claim.attempts >= self.settings.max_attempts => {
-                tracing::warn!(masterclass = %id, error = why, "Discord sync given up");
-                let why = format!("gave up after {} attempts: {why}", claim.attempts);
-                let written = self
-                    .db
-                    .write(move |conn| {
-                        Box::pin(async move { sync::give_up(conn, claim, &why, now).await })
-                    })
-                    .await;
-                (Outcome::Failed, written)
-            }
-            Err(SyncError::Retry(why)) => {
-                tracing::warn!(masterclass = %id, attempts = claim.attempts, error = why, "Discord not in step yet, will retry");
-                let at = now
-                    + crate::retry::backoff(
-                        self.settings.backoff_base,
-                        self.settings.backoff_max,
-                        claim.attempts,
-                    );
-                let written = self
-                    .db
-                    .write(move |conn| {
-                        Box::pin(async move { sync::retry(conn, claim, &why, at, true).await })
-                    })
-                    .await;
-                (Outcome::Retried, written)
+                } else if counted && claim.attempts >= self.settings.max_attempts {
+                    Some(format!("gave up after {} attempts: {why}", claim.attempts))
+                } else {
+                    None
+                };
+                if let Some(why) = gave_up {
+                    tracing::warn!(masterclass = %id, error = why, "Discord sync given up");
+                    let written = self
+                        .db
+                        .write(move |conn| {
+                            Box::pin(
+                                async move { sync::give_up(conn, claim, &why, now, counted).await },
+                            )
+                        })
+                        .await;
+                    (Outcome::Failed, written)
+                } else {
+                    let at = match error {
+                        SyncError::RateLimited(wait) => {
+                            now + chrono::Duration::milliseconds(wait.as_millis() as i64 + 999)
+                        }
+                        SyncError::Retry(_) => {
+                            tracing::warn!(masterclass = %id, attempts = claim.attempts, error = why, "Discord not in step yet, will retry");
+                            now + crate::retry::backoff(
+                                self.settings.backoff_base,
+                                self.settings.backoff_max,
+                                claim.attempts,
+                            )
+                        }
+                    };
+                    // The last try falls due when the budget runs out.
+                    let at = deadline.map_or(at, |deadline| at.min(deadline));
+                    let written = self
+                        .db
+                        .write(move |conn| {
+                            Box::pin(async move {
+                                sync::retry(conn, claim, &why, at, counted, since).await
+                            })
+                        })
+                        .await;
+                    (Outcome::Retried, written)
+                }
             }
         };
         written?;
@@ -338,4 +379,16 @@ enum Outcome {
     InStep,
     Retried,
     Failed,
+}
+
+/// "48 hours", "5 minutes", "30 seconds": how long a masterclass was tried, for the report (as
+/// the notification worker says it).
+fn how_long(elapsed: chrono::Duration) -> String {
+    let (hours, minutes) = (elapsed.num_hours(), elapsed.num_minutes());
+    let (n, one, many) = match (hours, minutes) {
+        (1.., _) => (hours, "hour", "hours"),
+        (_, 1..) => (minutes, "minute", "minutes"),
+        _ => (elapsed.num_seconds(), "second", "seconds"),
+    };
+    plural(n.max(0) as u64, one, many)
 }

@@ -28,13 +28,13 @@ fn intro_text(mc: &Masterclass) -> String {
         "{INTRO_MARK} **{}**.\n\
          When: {}\n\
          Where: {}\n\
-         Host: <@{}>\n\
+         Host: {}\n\
          Ask questions and share notes here. Attendees are added when they join; \
          press **Leave** on the announcement to give up your seat (you leave the thread too).",
         crate::notify::texts::escape(&mc.title),
         render::when(mc.starts_at),
         render::location_text(mc.location.as_ref()),
-        mc.host_id,
+        render::person(mc.host_id),
     );
     truncate(&text, 2000)
 }
@@ -506,6 +506,7 @@ impl SyncWorker {
         let id = desired.mc.id;
         let want: BTreeSet<UserId> = std::iter::once(desired.mc.host_id)
             .chain(desired.attending.iter().copied())
+            .filter(|member| !member.is_forgotten())
             .collect();
         let have: BTreeSet<UserId> = {
             let mut conn = self.db.reader().acquire().await?;

@@ -506,7 +506,9 @@ async fn a_member_who_leaves_and_comes_back_gets_fresh_reminders() {
         app.service.join(&m, id, now()).await.unwrap();
         app.service.leave(&m, id, now()).await.unwrap();
     }
-    app.service.join(&m, id, now()).await.unwrap();
+    // A fifth change within a minute would be refused (the per-member cooldown).
+    let later = now() + chrono::Duration::minutes(1);
+    app.service.join(&m, id, later).await.unwrap();
     let pending: Vec<_> = app
         .outbox()
         .await

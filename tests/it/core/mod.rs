@@ -4,5 +4,6 @@ mod bad_input;
 mod concurrency;
 mod lifecycle;
 mod plans;
+mod privacy;
 mod queries;
 mod settings;

@@ -12,7 +12,7 @@ use crate::support::smtp::TestSmtp;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_see_retries_and_what_was_given_up() {
     let settings = WorkerSettings {
-        max_attempts: 2,
+        give_up_after: std::time::Duration::from_secs(60),
         ..test_settings()
     };
     let mut h = Harness::start_with(TestSmtp::start(), settings).await;
@@ -46,7 +46,15 @@ async fn admins_see_retries_and_what_was_given_up() {
     );
     assert!(retrying.failed_at.is_none() && retrying.next_attempt_at.is_some());
     assert!(describe(retrying).contains("join_confirmed · email to <@10001>"));
-    assert!(describe(retrying).contains("1 attempt · next try <t:"));
+    let since = format!(
+        "1 attempt · failing since <t:{}:R> · next try <t:",
+        now().timestamp()
+    );
+    assert!(
+        describe(retrying).contains(&since),
+        "{}",
+        describe(retrying)
+    );
 
     let report = h.step_all(now() + Duration::minutes(1)).await;
 
@@ -63,7 +71,7 @@ async fn admins_see_retries_and_what_was_given_up() {
     assert!(
         given_up
             .last_error
-            .starts_with("gave up after 2 attempts: temporary email failure"),
+            .starts_with("gave up after 1 minute of failed attempts: temporary email failure"),
         "{given_up:?}"
     );
     let line = describe(given_up);

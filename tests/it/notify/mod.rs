@@ -4,8 +4,10 @@
 
 mod admin;
 mod crash;
+mod digest;
 mod dms;
 mod emails;
+mod outage;
 mod reminders;
 
 use std::sync::Arc;
@@ -167,7 +169,7 @@ pub fn test_settings() -> WorkerSettings {
     WorkerSettings {
         backoff_base: Duration::from_secs(10),
         backoff_max: Duration::from_secs(3600),
-        max_attempts: 8,
+        give_up_after: Duration::from_secs(48 * 3600),
         ..WorkerSettings::default()
     }
 }

@@ -6,8 +6,8 @@ use super::fake_discord::{
 };
 use masterclass_bot::app::App;
 use masterclass_bot::config::{
-    DatabaseSettings, DiscordSettings, EmailSettings, LogSettings, NotificationSettings, Secret,
-    Settings,
+    DatabaseSettings, DiscordSettings, EmailSettings, LogSettings, NotificationSettings,
+    RetentionSettings, Secret, Settings,
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -69,6 +69,8 @@ pub fn settings(fake: &FakeDiscord, dir: &TempDir) -> Settings {
         },
         notifications: NotificationSettings {
             poll_interval_seconds: 3600,
+            host_digest_minutes: 10,
+            give_up_after_hours: 48,
             max_attempts: 5,
             backoff_base_seconds: 1,
             backoff_max_seconds: 60,
@@ -77,6 +79,10 @@ pub fn settings(fake: &FakeDiscord, dir: &TempDir) -> Settings {
         log: LogSettings {
             filter: "info".into(),
             format: Default::default(),
+        },
+        retention: RetentionSettings {
+            outbox_days: 30,
+            activity_days: 400,
         },
     }
 }

@@ -1,0 +1,335 @@
+//! Members own their data: everything the bot keeps about one member, on request; forgetting a
+//! member; and retention, which deletes old notifications and activity.
+
+use super::masterclasses::in_tx;
+use super::{Result, Service};
+use crate::domain::{Caller, Masterclass, MasterclassStatus, ParticipantStatus, UserId};
+use crate::store::privacy::{self, ActivityEntry, OutboxEntry, Swept};
+use crate::store::{activity, db_id, masterclasses, settings};
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use serde_json::json;
+use serde_json::Value;
+use sqlx::SqliteConnection;
+
+/// Everything stored about one member, as the JSON file `/settings my-data` gives them.
+#[derive(Debug, Serialize)]
+pub struct MemberData {
+    pub user_id: String,
+    pub generated_at: DateTime<Utc>,
+    pub settings: Value,
+    pub sign_ups: Vec<Value>,
+    pub hosted: Vec<Value>,
+    /// Entries of the activity log by the member or naming them.
+    pub activity: Vec<Value>,
+    /// Notifications to the member not yet delivered.
+    pub pending_notifications: Vec<Value>,
+    /// Masterclasses whose discussion thread the bot added the member to.
+    pub threads: Vec<i64>,
+}
+
+/// How long retention keeps things; `None` keeps them for ever.
+#[derive(Clone, Copy, Debug)]
+pub struct Retention {
+    pub outbox_days: Option<u32>,
+    pub activity_days: Option<u32>,
+}
+
+/// A sweep runs at most this often.
+pub const SWEEP_EVERY: Duration = Duration::hours(24);
+
+/// What forgetting a member did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Forgotten {
+    pub left: usize,
+    pub cancelled: usize,
+}
+
+impl Service {
+    /// Everything the bot stores about `user`, read in one snapshot.
+    #[tracing::instrument(skip_all)]
+    pub async fn member_data(&self, user: UserId, now: DateTime<Utc>) -> Result<MemberData> {
+        let mut conn = self.db.reader().begin().await?;
+        let member = settings::member(&mut conn, user).await?;
+        let code = settings::pending_code(&mut conn, user).await?;
+        let settings = serde_json::json!({
+            "time_zone": member.time_zone.map(|zone| zone.name()),
+            "dm_enabled": member.dm_enabled,
+            "email_enabled": member.email_enabled,
+            "email": member.email.as_ref().map(|e| e.as_str()),
+            "email_waiting_for_code": member.pending_email.as_ref().map(|e| e.as_str()),
+            "code_expires_at": code.as_ref().and_then(|c| c.expires_at()),
+            "wrong_codes": code.as_ref().map_or(0, |c| c.code_failures),
+        });
+        let sign_ups = masterclasses::signed_up_by(&mut conn, user)
+            .await?
+            .into_iter()
+            .map(|(mc, seat, joined_at)| {
+                serde_json::json!({
+                    "masterclass_id": mc.id.0,
+                    "server_id": mc.guild_id.0.to_string(),
+                    "title": mc.title,
+                    "starts_at": mc.starts_at,
+                    "cancelled": mc.status == MasterclassStatus::Cancelled,
+                    "status": match seat.status {
+                        ParticipantStatus::Attending => "attending",
+                        ParticipantStatus::Waitlisted => "waitlisted",
+                    },
+                    "added_by_host": seat.is_guest,
+                    "joined_at": joined_at,
+                })
+            })
+            .collect();
+        let hosted = masterclasses::hosted_by(&mut conn, user)
+            .await?
+            .into_iter()
+            .map(|mc| {
+                serde_json::json!({
+                    "masterclass_id": mc.id.0,
+                    "server_id": mc.guild_id.0.to_string(),
+                    "title": mc.title,
+                    "description": mc.description,
+                    "starts_at": mc.starts_at,
+                    "duration_minutes": mc.duration_minutes,
+                    "capacity": mc.capacity,
+                    "cancelled": mc.status == MasterclassStatus::Cancelled,
+                    "cancel_reason": mc.cancel_reason,
+                })
+            })
+            .collect();
+        let activity = privacy::activity_of(&mut conn, user)
+            .await?
+            .into_iter()
+            .map(|entry| activity_json(entry, user))
+            .collect();
+        let pending_notifications = privacy::outbox_of(&mut conn, user)
+            .await?
+            .into_iter()
+            .filter(|n| n.is_pending() && n.recipient_id == Some(db_id(user.0)))
+            .map(notification_json)
+            .collect();
+        let threads = privacy::thread_memberships(&mut conn, user).await?;
+        conn.commit().await?;
+        Ok(MemberData {
+            user_id: user.0.to_string(),
+            generated_at: now,
+            settings,
+            sign_ups,
+            hosted,
+            activity,
+            pending_notifications,
+            threads,
+        })
+    }
+
+    /// Forgets `user` everywhere, in one transaction: leaves every masterclass still ahead (seats
+    /// freed, the waitlist served, hosts told as for any leave), cancels those they host, voids
+    /// what was still to be sent to them, deletes their settings and address, and puts a
+    /// tombstone where the activity log, sign-ups and hosted masterclasses named them.
+    #[tracing::instrument(skip_all)]
+    pub async fn forget_member(&self, user: UserId, now: DateTime<Utc>) -> Result<Forgotten> {
+        self.db
+            .write(move |conn| Box::pin(forget(conn, user, now)))
+            .await
+    }
+
+    /// Deletes what retention no longer keeps, if the last sweep is a day old (or never ran).
+    /// Returns what it deleted, or `None` when it was not time yet.
+    #[tracing::instrument(skip_all)]
+    pub async fn sweep_if_due(
+        &self,
+        retention: Retention,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Swept>> {
+        self.db
+            .write(move |conn| Box::pin(sweep_if_due(conn, retention, now)))
+            .await
+    }
+}
+
+async fn sweep_if_due(
+    conn: &mut SqliteConnection,
+    retention: Retention,
+    now: DateTime<Utc>,
+) -> Result<Option<Swept>> {
+    if privacy::last_sweep(conn)
+        .await?
+        .is_some_and(|last| now - last < SWEEP_EVERY)
+    {
+        return Ok(None);
+    }
+    let before = |days: Option<u32>| days.map(|days| now - Duration::days(i64::from(days)));
+    let outbox_before = before(retention.outbox_days);
+    let activity_before = before(retention.activity_days);
+    Ok(Some(
+        privacy::sweep(conn, outbox_before, activity_before, now).await?,
+    ))
+}
+
+/// Why a forgotten host's masterclasses are cancelled.
+pub const HOST_LEFT: &str = "the host left the community";
+
+async fn forget(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> Result<Forgotten> {
+    let mut forgotten = Forgotten::default();
+    let ahead = |mc: &Masterclass| mc.status == MasterclassStatus::Scheduled && mc.starts_at > now;
+    let as_member = |mc: &Masterclass| Caller {
+        guild_id: mc.guild_id,
+        user_id: user,
+        role_ids: Vec::new(),
+        is_admin: false,
+    };
+    for (mc, _, _) in masterclasses::signed_up_by(conn, user).await? {
+        if ahead(&mc) {
+            in_tx::leave(conn, as_member(&mc), mc.id, now).await?;
+            forgotten.left += 1;
+        }
+    }
+    for mc in masterclasses::hosted_by(conn, user).await? {
+        if ahead(&mc) {
+            in_tx::cancel(conn, as_member(&mc), mc.id, HOST_LEFT.to_owned(), now).await?;
+            forgotten.cancelled += 1;
+        }
+    }
+    let event = activity::record(conn, None, None, user, "forgotten", json!({}), now).await?;
+    // Unique per forgotten member, negative (never a Discord id), and not derived from the id.
+    let tombstone = -event;
+    let (id, text) = (db_id(user.0), user.0.to_string());
+    privacy::start_forgetting(conn, user, tombstone).await?;
+    for entry in privacy::activity_of(conn, user).await? {
+        let mut detail = serde_json::from_str(&entry.detail).unwrap_or(Value::Null);
+        let detail_changed = replace_member(&mut detail, user, tombstone);
+        let actor = if entry.actor_id == id {
+            tombstone
+        } else {
+            entry.actor_id
+        };
+        if detail_changed || actor != entry.actor_id {
+            let detail = if detail_changed {
+                detail.to_string()
+            } else {
+                entry.detail
+            };
+            privacy::rewrite_activity(conn, entry.id, actor, &detail).await?;
+        }
+    }
+    for mut entry in privacy::outbox_of(conn, user).await? {
+        let addressed = entry.recipient_id == Some(id);
+        let mut payload = serde_json::from_str(&entry.payload).unwrap_or(Value::Null);
+        if addressed {
+            // What was written to them (an address, a code) goes with them.
+            entry.recipient_id = Some(tombstone);
+            payload = json!({});
+        } else {
+            replace_member(&mut payload, user, tombstone);
+        }
+        let before = (entry.payload.clone(), entry.dedupe_key.clone());
+        entry.payload = payload.to_string();
+        entry.dedupe_key = entry
+            .dedupe_key
+            .split(':')
+            .map(|part| {
+                if part == text {
+                    tombstone.to_string()
+                } else {
+                    part.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(":");
+        let void_at = (addressed && entry.is_pending()).then_some(now);
+        if addressed || before != (entry.payload.clone(), entry.dedupe_key.clone()) {
+            privacy::rewrite_outbox(conn, &entry, void_at).await?;
+        }
+    }
+    privacy::tombstone_sign_ups(conn, user, tombstone).await?;
+    privacy::tombstone_hosting(conn, user, tombstone).await?;
+    privacy::forget_thread_memberships(conn, user, now).await?;
+    privacy::delete_member_settings(conn, user).await?;
+    privacy::finish_forgetting(conn, user).await?;
+    Ok(forgotten)
+}
+
+fn activity_json(entry: ActivityEntry, user: UserId) -> Value {
+    serde_json::json!({
+        "id": entry.id,
+        "server_id": entry.guild_id.map(|g| crate::store::from_db_id(g).to_string()),
+        "masterclass_id": entry.masterclass_id,
+        "by_you": entry.actor_id == db_id(user.0),
+        "action": entry.action,
+        "detail": serde_json::from_str::<Value>(&entry.detail).unwrap_or(Value::Null),
+        "at": crate::store::from_db_time(entry.at),
+    })
+}
+
+fn notification_json(entry: OutboxEntry) -> Value {
+    let mut payload = serde_json::from_str::<Value>(&entry.payload).unwrap_or(Value::Null);
+    // A verification code is for the inbox it was asked for, not for a file in Discord.
+    if let Some(code) = payload.get_mut("code") {
+        *code = Value::String("(sent by email only)".into());
+    }
+    serde_json::json!({
+        "id": entry.id,
+        "channel": entry.channel,
+        "kind": entry.kind,
+        "due_at": crate::store::from_db_time(entry.due_at),
+        "attempts": entry.attempts,
+        "last_error": entry.last_error,
+        "content": payload,
+    })
+}
+
+/// Replaces every mention of `user` in a stored JSON value: numbers and strings equal to the id
+/// become `tombstone`, `<@id>` mentions in text become "a former member". Returns whether
+/// anything changed.
+pub(crate) fn replace_member(value: &mut Value, user: UserId, tombstone: i64) -> bool {
+    let text = user.0.to_string();
+    match value {
+        Value::Number(n) if n.as_u64() == Some(user.0) => {
+            *value = Value::from(tombstone);
+            true
+        }
+        Value::String(s) if *s == text => {
+            *s = tombstone.to_string();
+            true
+        }
+        Value::String(s) if s.contains(&format!("<@{text}>")) => {
+            *s = s.replace(&format!("<@{text}>"), "a former member");
+            true
+        }
+        Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
+            replace_member(item, user, tombstone) | changed
+        }),
+        Value::Object(fields) => fields.values_mut().fold(false, |changed, item| {
+            replace_member(item, user, tombstone) | changed
+        }),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_member_is_replaced_wherever_a_value_names_them() {
+        let user = UserId(4242);
+        let mut value = serde_json::json!({
+            "member": 4242, "other": 42421, "guests": [1, 4242],
+            "text": "<@4242> joined", "id": "4242", "title": "Room 4242",
+        });
+        assert!(replace_member(&mut value, user, -7));
+        assert_eq!(
+            value,
+            serde_json::json!({
+                "member": -7, "other": 42421, "guests": [1, -7],
+                "text": "a former member joined", "id": "-7", "title": "Room 4242",
+            })
+        );
+        let mut untouched = serde_json::json!({ "member": 1, "n": [2, 3] });
+        assert!(!replace_member(&mut untouched, user, -7));
+    }
+}
