@@ -3,10 +3,11 @@
 use super::deliver::Outcome;
 use super::{DiscordPort, EmailPort};
 use crate::config::NotificationSettings;
-use crate::domain::{plural, Channel};
+use crate::domain::Channel;
+use crate::retry::Budget;
 use crate::store::outbox::{self, Notice};
 use crate::store::Db;
-use chrono::{DateTime, Timelike as _, Utc};
+use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -332,25 +333,17 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         outcome: Outcome,
         now: DateTime<Utc>,
     ) -> Outcome {
-        // This attempt is the first to fail if the row has no date yet; whole seconds, like every
-        // time the outbox keeps.
-        let since = notice
-            .retrying_since
-            .unwrap_or_else(|| now.with_nanosecond(0).unwrap_or(now));
-        // `None`: a budget too large to reach.
-        let deadline = chrono::Duration::from_std(self.settings.give_up_after)
-            .ok()
-            .and_then(|budget| since.checked_add_signed(budget));
-        let spent = deadline.is_some_and(|deadline| now >= deadline);
+        let budget = Budget::new(notice.retrying_since, self.settings.give_up_after, now);
+        let (since, spent) = (budget.since, budget.is_spent(now));
         // A rate limit is no attempt, even the one that ends the wait.
         let counted = !matches!(outcome, Outcome::Postponed { .. });
         let outcome = match outcome {
             Outcome::Retry(error) if spent => Outcome::Failed(format!(
                 "gave up after {} of failed attempts: {error}",
-                how_long(now - since)
+                budget.tried_for(now)
             )),
             Outcome::Postponed { why, .. } if spent => {
-                Outcome::Failed(format!("gave up after {}: {why}", how_long(now - since)))
+                Outcome::Failed(format!("gave up after {}: {why}", budget.tried_for(now)))
             }
             outcome => outcome,
         };
@@ -360,7 +353,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                 self.settings.backoff_max,
                 notice.attempts,
             );
-        let retry_at = deadline.map_or(backoff, |deadline| backoff.min(deadline));
+        let retry_at = budget.cap(backoff);
         let (row, recorded) = (notice.clone(), outcome.clone());
         let written = self.db.write(move |conn| {
             Box::pin(async move {
@@ -408,17 +401,6 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }
         outcome
     }
-}
-
-/// "48 hours", "5 minutes", "30 seconds": how long a notification was tried, for the report.
-fn how_long(elapsed: chrono::Duration) -> String {
-    let (hours, minutes) = (elapsed.num_hours(), elapsed.num_minutes());
-    let (n, one, many) = match (hours, minutes) {
-        (1.., _) => (hours, "hour", "hours"),
-        (_, 1..) => (minutes, "minute", "minutes"),
-        _ => (elapsed.num_seconds(), "second", "seconds"),
-    };
-    plural(n.max(0) as u64, one, many)
 }
 
 /// A thread row with a recipient: a mention standing in for a DM the member refused.

@@ -22,9 +22,10 @@
 mod parts;
 
 use super::delivery::{RestError, SerenityDiscord};
-use crate::domain::{plural, MasterclassId};
+use crate::domain::MasterclassId;
+use crate::retry::Budget;
 use crate::store::{sync, Db};
-use chrono::{DateTime, Timelike as _, Utc};
+use chrono::{DateTime, Utc};
 use futures::StreamExt as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -282,15 +283,8 @@ impl SyncWorker {
         now: DateTime<Utc>,
     ) -> anyhow::Result<Outcome> {
         let id = claim.masterclass_id;
-        // This pass is the first to fail if the claim has no date yet; whole seconds, as stored.
-        let since = claim
-            .retrying_since
-            .unwrap_or_else(|| now.with_nanosecond(0).unwrap_or(now));
-        // `None`: a budget too large to reach.
-        let deadline = chrono::Duration::from_std(self.settings.give_up_after)
-            .ok()
-            .and_then(|budget| since.checked_add_signed(budget));
-        let spent = deadline.is_some_and(|deadline| now >= deadline);
+        let budget = Budget::new(claim.retrying_since, self.settings.give_up_after, now);
+        let since = budget.since;
         let (outcome, written) = match result {
             Ok(next) => {
                 tracing::debug!(masterclass = %id, ?next, "Discord in step");
@@ -313,8 +307,8 @@ impl SyncWorker {
                     }
                     SyncError::Retry(why) => (why.clone(), true),
                 };
-                let gave_up = if spent {
-                    let tried = how_long(now - since);
+                let gave_up = if budget.is_spent(now) {
+                    let tried = budget.tried_for(now);
                     Some(if counted {
                         format!("gave up after {tried} of failed attempts: {why}")
                     } else {
@@ -350,8 +344,7 @@ impl SyncWorker {
                             )
                         }
                     };
-                    // The last try falls due when the budget runs out.
-                    let at = deadline.map_or(at, |deadline| at.min(deadline));
+                    let at = budget.cap(at);
                     let written = self
                         .db
                         .write(move |conn| {
@@ -381,14 +374,3 @@ enum Outcome {
     Failed,
 }
 
-/// "48 hours", "5 minutes", "30 seconds": how long a masterclass was tried, for the report (as
-/// the notification worker says it).
-fn how_long(elapsed: chrono::Duration) -> String {
-    let (hours, minutes) = (elapsed.num_hours(), elapsed.num_minutes());
-    let (n, one, many) = match (hours, minutes) {
-        (1.., _) => (hours, "hour", "hours"),
-        (_, 1..) => (minutes, "minute", "minutes"),
-        _ => (elapsed.num_seconds(), "second", "seconds"),
-    };
-    plural(n.max(0) as u64, one, many)
-}
