@@ -373,4 +373,3 @@ enum Outcome {
     Retried,
     Failed,
 }
-
