@@ -93,7 +93,8 @@ async fn measure(joins: u64, retention: Retention) -> anyhow::Result<Size> {
     let dir = tempfile::tempdir()?;
     let path = dir.path().join("bench.db");
     let db = Db::open(&path, 4).await?;
-    let service = Service::new(db.clone());
+    // As the bot runs it: the host's joins digested over 10 minutes.
+    let service = Service::new(db.clone()).with_host_digest(Duration::minutes(10));
     let fake = FakeDiscord::start(
         Fixture::new(900_000_000_000_000_001, 900_000_000_000_000_002)
             .guild(GuildFixture::new(GUILD.0, "Mentors", HOST.0).member(HOST.0, "grace", &[])),

@@ -226,7 +226,7 @@ impl Service {
     ) -> Result<LeaveOutcome> {
         let (caller, window) = (caller.clone(), self.host_digest);
         self.db
-            .write(move |conn| Box::pin(in_tx::leave_paced(conn, caller, id, window, now)))
+            .write(move |conn| Box::pin(in_tx::leave(conn, caller, id, window, now)))
             .await
     }
 
@@ -549,42 +549,50 @@ pub(super) mod in_tx {
 
     /// A member's own leave (the button, the command): refused when they flip too fast; the
     /// host hears of it as `window` says.
-    pub async fn leave_paced(
+    /// A member's own leave: refused if they change their mind too often.
+    pub async fn leave(
         conn: &mut SqliteConnection,
         caller: Caller,
         id: MasterclassId,
         window: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
-        leave_with(conn, caller, id, Some(window), now).await
+        leave_with(conn, caller, id, window, Pace::Checked, now).await
     }
 
     /// A leave on the member's behalf (forgetting them): never refused for its pace; the host
-    /// hears of it only in a digest still open.
-    pub async fn leave(
+    /// hears of it as of any leave.
+    pub async fn leave_unpaced(
         conn: &mut SqliteConnection,
         caller: Caller,
         id: MasterclassId,
+        window: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
-        leave_with(conn, caller, id, None, now).await
+        leave_with(conn, caller, id, window, Pace::Unchecked, now).await
+    }
+
+    #[derive(PartialEq)]
+    enum Pace {
+        Checked,
+        Unchecked,
     }
 
     async fn leave_with(
         conn: &mut SqliteConnection,
         caller: Caller,
         id: MasterclassId,
-        paced: Option<chrono::Duration>,
+        window: chrono::Duration,
+        pace: Pace,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
         let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id).await?;
         let (mc, _, mine) = found.ok_or(UserError::NotFound)?;
         let seat = mine.ok_or(UserError::NotParticipant)?;
         mc.ensure_open(now)?;
-        if paced.is_some() {
+        if pace == Pace::Checked {
             ensure_unhurried(conn, caller.user_id, &mc, now).await?;
         }
-        let window = paced.unwrap_or_else(chrono::Duration::zero);
         let mut notices = Notices::default();
         let left = Departure::Left;
         let outcome = drop_participant(

@@ -128,8 +128,9 @@ impl Service {
     /// tombstone where the activity log, sign-ups and hosted masterclasses named them.
     #[tracing::instrument(skip_all)]
     pub async fn forget_member(&self, user: UserId, now: DateTime<Utc>) -> Result<Forgotten> {
+        let window = self.host_digest;
         self.db
-            .write(move |conn| Box::pin(forget(conn, user, now)))
+            .write(move |conn| Box::pin(forget(conn, user, window, now)))
             .await
     }
 
@@ -172,6 +173,7 @@ pub const HOST_LEFT: &str = "the host left the community";
 async fn forget(
     conn: &mut SqliteConnection,
     user: UserId,
+    host_digest: Duration,
     now: DateTime<Utc>,
 ) -> Result<Forgotten> {
     let mut forgotten = Forgotten::default();
@@ -184,7 +186,7 @@ async fn forget(
     };
     for (mc, _, _) in masterclasses::signed_up_by(conn, user).await? {
         if ahead(&mc) {
-            in_tx::leave(conn, as_member(&mc), mc.id, now).await?;
+            in_tx::leave_unpaced(conn, as_member(&mc), mc.id, host_digest, now).await?;
             forgotten.left += 1;
         }
     }
