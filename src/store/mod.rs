@@ -22,7 +22,9 @@ pub mod sync;
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use futures::future::{BoxFuture, FutureExt as _};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteAutoVacuum, SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Sqlite, SqliteConnection, SqlitePool, Transaction};
 use std::path::Path;
 use std::time::Duration;
@@ -66,13 +68,30 @@ impl Db {
             .test_before_acquire(false)
             // Under a burst every writer waits its turn here; the queue, not a timeout, is the limit.
             .acquire_timeout(Duration::from_secs(120))
-            .connect_with(options.clone().create_if_missing(true))
+            // Incremental: the retention sweep gives the pages it frees back to the file system
+            // (only a new file takes it at once; an older one is converted below).
+            .connect_with(
+                options
+                    .clone()
+                    .create_if_missing(true)
+                    .auto_vacuum(SqliteAutoVacuum::Incremental),
+            )
             .await
             .with_context(|| format!("opening the database {}", path.display()))?;
         sqlx::migrate!("./migrations")
             .run(&writer)
             .await
             .context("applying database migrations")?;
+        let vacuum: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+            .fetch_one(&writer)
+            .await?;
+        if vacuum != INCREMENTAL_VACUUM {
+            tracing::info!("converting the database to incremental vacuum (once; takes a moment on a large file)");
+            sqlx::raw_sql("VACUUM")
+                .execute(&writer)
+                .await
+                .context("converting the database to incremental vacuum")?;
+        }
         let reader = SqlitePoolOptions::new()
             .max_connections(max_readers.max(1))
             .connect_with(options.read_only(true))
@@ -232,10 +251,15 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> sqlx::Result<()
 }
 
 /// The pragmas every connection gets, benchmarks included.
+/// `PRAGMA auto_vacuum` of a file in incremental mode.
+const INCREMENTAL_VACUUM: i64 = 2;
+
 pub fn connect_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)
         .journal_mode(SqliteJournalMode::Wal)
+        // After a big write (a retention sweep) the write-ahead log shrinks back to this.
+        .pragma("journal_size_limit", (8 << 20).to_string())
         // FULL: an acknowledged join survives a power cut, not only a crash of the bot.
         .synchronous(SqliteSynchronous::Full)
         .foreign_keys(true)

@@ -278,6 +278,11 @@ pub async fn sweep(
         .await?;
         swept.activity = done.rows_affected();
     }
+    // The freed pages go back to the file system (the file is in incremental-vacuum mode), so
+    // the file shrinks instead of only keeping the room for new rows.
+    sqlx::query("PRAGMA incremental_vacuum")
+        .execute(&mut *conn)
+        .await?;
     let now = db_time(now);
     sqlx::query!("UPDATE retention SET last_run_at = ? WHERE id = 1", now)
         .execute(&mut *conn)

@@ -299,3 +299,30 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
     let mut conn = app.db.reader().acquire().await.unwrap();
     sqlx::query_scalar(sql).fetch_one(&mut *conn).await.unwrap()
 }
+
+#[tokio::test]
+async fn a_database_from_before_retention_is_converted_to_give_pages_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.db");
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(&path)
+        .create_if_missing(true);
+    let mut old = sqlx::ConnectOptions::connect(&options).await.unwrap();
+    sqlx::query("CREATE TABLE made_before (x)")
+        .execute(&mut old)
+        .await
+        .unwrap();
+    let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+        .fetch_one(&mut old)
+        .await
+        .unwrap();
+    assert_eq!(mode, 0, "made without auto-vacuum");
+    drop(old);
+    let db = masterclass_bot::store::Db::open(&path, 1).await.unwrap();
+    let mut conn = db.reader().acquire().await.unwrap();
+    let mode: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, 2, "incremental");
+}
