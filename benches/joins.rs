@@ -23,7 +23,8 @@ async fn main() -> anyhow::Result<()> {
 
 async fn run(path: &std::path::Path, joins: u64) -> anyhow::Result<()> {
     let db = Db::open(path, 4).await?;
-    let service = Service::new(db.clone());
+    // As the bot runs it: host notices digested over 10 minutes.
+    let service = Service::new(db.clone()).with_host_digest(Duration::minutes(10));
     let now = Utc::now();
     let guild = GuildId(1);
     let admin = Caller {

@@ -86,3 +86,16 @@ BEGIN
     WHERE masterclass_id = OLD.masterclass_id
       AND NOT (due_at IS 0 AND claimed_until IS NULL AND failed_at IS NULL);
 END;
+
+-- The members a pending host digest names, a row each, apart from the digest's payload: a join
+-- writes one small row however many joined in the window (rowid: the order of first change).
+CREATE TABLE host_digest_changes (
+    masterclass_id INTEGER NOT NULL,
+    until          INTEGER NOT NULL, -- the digest's end of window (its payload's `until`)
+    member         INTEGER NOT NULL,
+    before         TEXT    NOT NULL CHECK (before IN ('out', 'attending', 'waitlisted')),
+    now            TEXT    NOT NULL CHECK (now IN ('out', 'attending', 'waitlisted')),
+    UNIQUE (masterclass_id, until, member)
+);
+CREATE INDEX host_digest_changes_by_member ON host_digest_changes (member);
+CREATE INDEX host_digest_changes_by_until ON host_digest_changes (until);

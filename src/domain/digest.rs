@@ -71,6 +71,14 @@ impl SeatChange {
     }
 }
 
+/// What a digest keeps of a member after `change`, given what it kept before (`None`: the
+/// member is not in it): their state before the window stays, their state now is replaced, and
+/// a member back where they started is dropped.
+pub fn fold_change(kept: Option<SeatChange>, change: SeatChange) -> Option<SeatChange> {
+    let before = kept.map_or(change.before, |kept| kept.before);
+    (before != change.now).then_some(SeatChange::new(change.member, before, change.now))
+}
+
 /// The parts of a digest's sentence, in the order they are said.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Part {
@@ -117,9 +125,12 @@ pub struct HostDigest {
     #[serde(with = "chrono::serde::ts_seconds")]
     pub until: DateTime<Utc>,
     /// Each member whose sign-up differs from when the host was last told, in the order of
-    /// their first change. A member back where they started is dropped.
+    /// their first change. A member back where they started is dropped. Kept in their own
+    /// table while the digest is pending (a join writes one row, not the whole list), and
+    /// put in the payload only to be rendered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<SeatChange>,
-    /// The seats after the last change folded in.
+    /// The seats: as of the change that opened it, then read again when it goes out.
     pub attending: u32,
     pub capacity: u32,
     pub waitlisted: u32,
@@ -139,15 +150,14 @@ impl HostDigest {
     /// Folds in one change: the member's state before the window stays, their state now is
     /// replaced.
     pub fn fold(&mut self, change: SeatChange) {
-        match self.changes.iter().position(|c| c.member == change.member) {
-            Some(at) => {
-                self.changes[at].now = change.now;
-                if self.changes[at].before == change.now {
-                    self.changes.remove(at);
-                }
+        let at = self.changes.iter().position(|c| c.member == change.member);
+        match (at, fold_change(at.map(|at| self.changes[at]), change)) {
+            (Some(at), Some(kept)) => self.changes[at] = kept,
+            (Some(at), None) => {
+                self.changes.remove(at);
             }
-            None if change.before != change.now => self.changes.push(change),
-            None => {}
+            (None, Some(kept)) => self.changes.push(kept),
+            (None, None) => {}
         }
     }
 

@@ -9,7 +9,7 @@ mod settings;
 mod text;
 
 pub use digest::{
-    ensure_not_flapping, HostDigest, Seat, SeatChange, MAX_SIGN_UP_CHANGES,
+    ensure_not_flapping, fold_change, HostDigest, Seat, SeatChange, MAX_SIGN_UP_CHANGES,
     SIGN_UP_CHANGES_WINDOW_SECONDS,
 };
 pub use error::UserError;

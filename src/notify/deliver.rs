@@ -10,7 +10,7 @@ use crate::domain::{
 };
 use crate::store::outbox::{self, Notice};
 use crate::store::participants::{self, Participant, Status};
-use crate::store::{masterclasses, settings, sync};
+use crate::store::{digests, masterclasses, settings, sync};
 use chrono::{DateTime, Utc};
 use sqlx::SqliteConnection;
 use std::time::Duration;
@@ -223,24 +223,35 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }
     }
 
-    /// The payload, with the names of the members a host digest names (`names`: id → name;
-    /// one unknown is left out, and the text says "a member" or mentions them).
-    async fn with_names(&self, notice: &Notice, mc: &Masterclass) -> serde_json::Value {
-        let mut payload = notice.payload.clone();
+    /// The payload, with what a host digest says: its members' changes (kept in their own
+    /// table) and the names of those it names (`names`: id → name; one unknown is left out,
+    /// and the text says "a member" or mentions them).
+    async fn with_names(
+        &self,
+        notice: &Notice,
+        mc: &Masterclass,
+    ) -> anyhow::Result<serde_json::Value> {
+        let payload = notice.payload.clone();
         if notice.kind != NoticeKind::HostDigest {
-            return payload;
+            return Ok(payload);
         }
-        let Ok(digest) = serde_json::from_value::<HostDigest>(payload.clone()) else {
-            return payload;
-        };
+        let mut digest = serde_json::from_value::<HostDigest>(payload)?;
+        let mut conn = self.db.reader().acquire().await?;
+        digest.changes = digests::changes(&mut conn, mc.id, digest.until).await?;
+        digest.set_seats(participants::counts(&mut conn, mc.id).await?, mc.capacity);
+        drop(conn);
+        let mut payload = serde_json::to_value(&digest)?;
         let mut names = serde_json::Map::new();
         for member in digest.named_members() {
+            if member.is_forgotten() {
+                continue;
+            }
             if let Some(name) = self.discord.display_name(mc.guild_id, member).await {
                 names.insert(member.to_string(), name.into());
             }
         }
         payload["names"] = names.into();
-        payload
+        Ok(payload)
     }
 
     async fn deliver_dm(
@@ -258,7 +269,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         }
         let mc = &facts.masterclass;
         let other = self.other_name(notice, mc).await;
-        let payload = self.with_names(notice, mc).await;
+        let payload = self.with_names(notice, mc).await?;
         let text = texts::dm_text(notice.kind, &payload, mc, &other);
         Ok(
             match self
@@ -310,7 +321,7 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         let host_name = self.name_of(mc.guild_id, mc.host_id, UNKNOWN_HOST).await;
         let joiner_name = self.other_name(notice, mc).await;
         let recipient_name = self.name_of(mc.guild_id, user, GREETING_NAME).await;
-        let payload = self.with_names(notice, mc).await;
+        let payload = self.with_names(notice, mc).await?;
         let email = MasterclassEmail {
             kind: notice.kind,
             payload: &payload,

@@ -4,6 +4,7 @@
 use crate::domain::{
     Channel, Counts, HostDigest, Masterclass, NoticeKind, ReminderOffsets, Seat, SeatChange, UserId,
 };
+use crate::store::digests;
 use crate::store::outbox::{self, NewNotice};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -224,15 +225,16 @@ pub async fn tell_host(
 ) -> anyhow::Result<()> {
     let latest = outbox::latest_host_notices(conn, mc.id, mc.host_id, now).await?;
     let open: Vec<_> = latest.iter().filter(|n| n.open).collect();
-    if !open.is_empty() {
-        for notice in open {
-            let mut digest: HostDigest = serde_json::from_value(notice.payload.clone())?;
-            for &change in changes {
-                digest.fold(change);
-            }
-            digest.set_seats(counts, mc.capacity);
-            outbox::set_payload(conn, notice.id, &serde_json::to_value(&digest)?).await?;
-            if digest.is_empty() {
+    if let Some(first) = open.first() {
+        // The window's changes are kept once for both channels, keyed by its end; the seats
+        // are read when it goes out.
+        let until = serde_json::from_value::<HostDigest>(first.payload.clone())?.until;
+        let mut took_out = false;
+        for &change in changes {
+            took_out |= digests::fold(conn, mc.id, until, change).await?;
+        }
+        if took_out && digests::is_empty(conn, mc.id, until).await? {
+            for notice in open {
                 outbox::mark_voided(conn, notice.id, NETTED_OUT, now).await?;
             }
         }
@@ -246,12 +248,12 @@ pub async fn tell_host(
     let window_open = told_at.filter(|&at| window > chrono::Duration::zero() && at > now - window);
     if let Some(told_at) = window_open {
         let until = told_at + window;
-        let mut digest = HostDigest::new(until);
         for &change in changes {
-            digest.fold(change);
+            digests::fold(conn, mc.id, until, change).await?;
         }
+        let mut digest = HostDigest::new(until);
         digest.set_seats(counts, mc.capacity);
-        if !digest.is_empty() {
+        if !digests::is_empty(conn, mc.id, until).await? {
             let payload = serde_json::to_value(&digest)?;
             for channel in [Channel::Dm, Channel::Email] {
                 notices.rows.push(NewNotice {

@@ -249,6 +249,7 @@ async fn forget(
     }
     privacy::tombstone_sign_ups(conn, user, tombstone).await?;
     privacy::tombstone_hosting(conn, user, tombstone).await?;
+    privacy::tombstone_digest_changes(conn, user, tombstone).await?;
     privacy::forget_thread_memberships(conn, user, now).await?;
     privacy::delete_member_settings(conn, user).await?;
     privacy::finish_forgetting(conn, user).await?;

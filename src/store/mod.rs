@@ -12,6 +12,7 @@
 //! than memory growing without limit while the disk is slow.
 
 pub mod activity;
+pub mod digests;
 pub mod masterclasses;
 pub mod outbox;
 pub mod participants;

@@ -177,6 +177,23 @@ pub async fn tombstone_sign_ups(
     Ok(done.rows_affected())
 }
 
+/// Host digests still to be sent keep their counts, not the member.
+pub async fn tombstone_digest_changes(
+    conn: &mut SqliteConnection,
+    user: UserId,
+    tombstone: i64,
+) -> sqlx::Result<u64> {
+    let id = db_id(user.0);
+    let done = sqlx::query!(
+        "UPDATE host_digest_changes SET member = ? WHERE member = ?",
+        tombstone,
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
 pub async fn tombstone_hosting(
     conn: &mut SqliteConnection,
     user: UserId,
@@ -261,6 +278,10 @@ pub async fn sweep(
         .execute(&mut *conn)
         .await?;
         swept.notifications = done.rows_affected();
+        // The members of digests whose window ended as long ago (sent or not, by now).
+        sqlx::query!("DELETE FROM host_digest_changes WHERE until < ?", before)
+            .execute(&mut *conn)
+            .await?;
     }
     if let Some(before) = activity_before.map(db_time) {
         // The log's delete guard lets exactly this horizon through.
