@@ -468,8 +468,10 @@ pub(super) mod in_tx {
         window: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<JoinOutcome> {
-        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id).await?;
-        let (mc, before, mine) = found.ok_or(UserError::NotFound)?;
+        let since = changes_window_start(now);
+        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id, since);
+        let view = found.await?.ok_or(UserError::NotFound)?;
+        let (mc, before, mine) = (view.masterclass, view.counts, view.mine);
         if mc.host_id == caller.user_id {
             return Err(UserError::OwnMasterclass.into());
         }
@@ -484,7 +486,7 @@ pub(super) mod in_tx {
             }
             .into());
         }
-        ensure_unhurried(conn, caller.user_id, &mc, now).await?;
+        ensure_not_flapping(view.recent_changes)?;
         let status = if before.attending < mc.capacity {
             ParticipantStatus::Attending
         } else {
@@ -586,12 +588,16 @@ pub(super) mod in_tx {
         pace: Pace,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
-        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id).await?;
-        let (mc, _, mine) = found.ok_or(UserError::NotFound)?;
-        let seat = mine.ok_or(UserError::NotParticipant)?;
+        let since = changes_window_start(now);
+        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, caller.user_id, since);
+        let view = found.await?.ok_or(UserError::NotFound)?;
+        let (mc, seat) = (
+            view.masterclass,
+            view.mine.ok_or(UserError::NotParticipant)?,
+        );
         mc.ensure_open(now)?;
         if pace == Pace::Checked {
-            ensure_unhurried(conn, caller.user_id, &mc, now).await?;
+            ensure_not_flapping(view.recent_changes)?;
         }
         let mut notices = Notices::default();
         let left = Departure::Left;
@@ -618,8 +624,10 @@ pub(super) mod in_tx {
         window: chrono::Duration,
         now: DateTime<Utc>,
     ) -> Result<LeaveOutcome> {
-        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, member).await?;
-        let (mc, _, theirs) = found.ok_or(UserError::NotFound)?;
+        let since = changes_window_start(now);
+        let found = masterclasses::with_sign_up(conn, caller.guild_id, id, member, since);
+        let view = found.await?.ok_or(UserError::NotFound)?;
+        let (mc, theirs) = (view.masterclass, view.mine);
         ensure_host_or_admin(&mc, &caller)?;
         let seat = theirs.ok_or(UserError::MemberNotParticipant)?;
         mc.ensure_open(now)?;
@@ -853,18 +861,11 @@ async fn drop_participant(
     })
 }
 
-/// Refuses a member's join or leave when they already made [`crate::domain::MAX_SIGN_UP_CHANGES`]
-/// on this masterclass within the last minute, before anything is written. Counted in the
-/// activity log, in the transaction that would write the next one: durable and exact.
-async fn ensure_unhurried(
-    conn: &mut SqliteConnection,
-    member: UserId,
-    mc: &Masterclass,
-    now: DateTime<Utc>,
-) -> Result<()> {
-    let since = now - chrono::Duration::seconds(SIGN_UP_CHANGES_WINDOW_SECONDS);
-    let recent = activity::sign_up_changes_since(conn, member, mc.id, since).await?;
-    Ok(ensure_not_flapping(recent)?)
+/// Where the window of [`crate::domain::MAX_SIGN_UP_CHANGES`] starts: a member's joins and
+/// leaves since then are counted in the activity log, in the transaction that would write the
+/// next one (durable and exact), and one more is refused before anything is written.
+fn changes_window_start(now: DateTime<Utc>) -> DateTime<Utc> {
+    now - chrono::Duration::seconds(SIGN_UP_CHANGES_WINDOW_SECONDS)
 }
 
 /// Moves up to `seats` waitlisted members to attending, tells them, and schedules their reminders.

@@ -49,25 +49,3 @@ pub async fn count_since(
     .fetch_one(conn)
     .await
 }
-
-/// How many times `actor` joined or left `masterclass` after `since` (a refused click writes
-/// nothing, so it never counts). Read through `activity_by_actor`: a handful of rows.
-pub async fn sign_up_changes_since(
-    conn: &mut SqliteConnection,
-    actor: UserId,
-    masterclass: MasterclassId,
-    since: DateTime<Utc>,
-) -> sqlx::Result<u32> {
-    let (actor, since) = (db_id(actor.0), db_time(since));
-    let n = sqlx::query_scalar!(
-        r#"SELECT COUNT(*) AS "n!: i64" FROM activity INDEXED BY activity_by_actor
-           WHERE actor_id = ? AND action IN ('joined', 'left') AND at > ?
-             AND masterclass_id = ?"#,
-        actor,
-        since,
-        masterclass.0,
-    )
-    .fetch_one(conn)
-    .await?;
-    Ok(u32::try_from(n).unwrap_or(u32::MAX))
-}

@@ -186,15 +186,27 @@ pub async fn get_any(
     Ok(row.map(Into::into))
 }
 
-/// A masterclass of this guild with its seat counts and the member's own sign-up, if any:
-/// everything a join or a leave decides on, in one read.
+/// A masterclass of this guild with what a join or a leave decides on, in one read.
+pub struct SignUpView {
+    pub masterclass: Masterclass,
+    pub counts: Counts,
+    /// The member's own sign-up, if any.
+    pub mine: Option<Participant>,
+    /// The member's joins and leaves of this masterclass since the `changes_since` asked for.
+    pub recent_changes: u32,
+}
+
+/// A masterclass of this guild with its seat counts, the member's own sign-up and how often
+/// they joined or left it since `changes_since`: everything a join or a leave decides on, in
+/// one read.
 pub async fn with_sign_up(
     conn: &mut SqliteConnection,
     guild: GuildId,
     id: MasterclassId,
     user: UserId,
-) -> sqlx::Result<Option<(Masterclass, Counts, Option<Participant>)>> {
-    let (guild, user) = (db_id(guild.0), db_id(user.0));
+    changes_since: DateTime<Utc>,
+) -> sqlx::Result<Option<SignUpView>> {
+    let (guild, user, since) = (db_id(guild.0), db_id(user.0), db_time(changes_since));
     let found = sqlx::query!(
         r#"SELECT m.id AS "id!", m.guild_id AS "guild_id!", m.host_id AS "host_id!", m.title,
                m.description, m.starts_at AS "starts_at!",
@@ -204,13 +216,17 @@ pub async fn with_sign_up(
                m.thread_id, m.event_id,
                m.attending_count AS "attending!", m.waitlisted_count AS "waitlisted!",
                mine.status AS "my_status?", mine.arrival AS "my_arrival?",
-               mine.is_guest AS "my_is_guest?: bool"
+               mine.is_guest AS "my_is_guest?: bool",
+               (SELECT COUNT(*) FROM activity a INDEXED BY activity_by_actor
+                WHERE a.actor_id = ?3 AND a.action IN ('joined', 'left') AND a.at > ?4
+                  AND a.masterclass_id = m.id) AS "recent_changes!: i64"
            FROM masterclasses m
            LEFT JOIN participants mine ON mine.masterclass_id = m.id AND mine.user_id = ?3
            WHERE m.id = ?1 AND m.guild_id = ?2"#,
         id.0,
         guild,
         user,
+        since,
     )
     .fetch_optional(conn)
     .await?;
@@ -225,7 +241,13 @@ pub async fn with_sign_up(
             }),
             _ => None,
         };
-        (row_from!(r).into(), counts, mine)
+        let recent_changes = u32::try_from(r.recent_changes).unwrap_or(u32::MAX);
+        SignUpView {
+            masterclass: row_from!(r).into(),
+            counts,
+            mine,
+            recent_changes,
+        }
     }))
 }
 
