@@ -26,8 +26,8 @@ WHEN NOT EXISTS (
       AND NEW.masterclass_id IS OLD.masterclass_id AND NEW.action = OLD.action AND NEW.at = OLD.at
       AND NEW.actor_id = CASE WHEN OLD.actor_id = f.user_id THEN f.tombstone ELSE OLD.actor_id END
       AND (NEW.detail = OLD.detail
-           OR (instr(OLD.detail, f.user_id) > 0 AND instr(NEW.detail, f.tombstone) > 0
-               AND json_valid(NEW.detail)))
+           OR (instr(OLD.detail, f.user_id) > 0 AND json_valid(NEW.detail)
+               AND (instr(NEW.detail, f.tombstone) > 0 OR instr(NEW.detail, f.user_id) = 0)))
 )
 BEGIN SELECT RAISE(ABORT, 'activity is append-only'); END;
 

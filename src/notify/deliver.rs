@@ -466,8 +466,13 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
         text: &str,
         people: Vec<UserId>,
     ) -> anyhow::Result<Outcome> {
-        let mut mentioned: Vec<UserId> =
-            serde_json::from_value(notice.payload["mentioned"].clone()).unwrap_or_default();
+        // Read one by one: a member forgotten since is a tombstone there (not a user id).
+        let mut mentioned: Vec<UserId> = notice.payload["mentioned"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|member| member.as_u64().map(UserId))
+            .collect();
         let pending: Vec<UserId> = people
             .into_iter()
             .filter(|a| !mentioned.contains(a))

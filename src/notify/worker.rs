@@ -360,9 +360,15 @@ impl<D: DiscordPort + 'static, M: EmailPort + 'static> Worker<D, M> {
                 let notice = &row;
                 match &recorded {
                     Outcome::Delivered => outbox::mark_delivered(conn, notice.id, now).await?,
-                    Outcome::Voided(why) => outbox::mark_voided(conn, notice.id, why, now).await?,
-                    Outcome::MentionInThread(why) => {
+                    Outcome::Voided(why) => {
                         outbox::mark_voided(conn, notice.id, why, now).await?;
+                    }
+                    Outcome::MentionInThread(why) => {
+                        // Voided meanwhile (the masterclass cancelled, the member forgotten):
+                        // nobody is to be mentioned any more.
+                        if !outbox::mark_voided(conn, notice.id, why, now).await? {
+                            return anyhow::Ok(());
+                        }
                         let stand_in = outbox::NewNotice {
                             guild_id: notice.guild_id,
                             masterclass_id: notice.masterclass_id,

@@ -222,9 +222,11 @@ async fn forget(
         let addressed = entry.recipient_id == Some(id);
         let mut payload = serde_json::from_str(&entry.payload).unwrap_or(Value::Null);
         if addressed {
-            // What was written to them (an address, a code) goes with them.
+            // What was written to them (an address, a code, an error quoting the address)
+            // goes with them.
             entry.recipient_id = Some(tombstone);
             payload = json!({});
+            entry.last_error = None;
         } else {
             replace_member(&mut payload, user, tombstone);
         }
@@ -248,6 +250,12 @@ async fn forget(
         }
     }
     privacy::tombstone_sign_ups(conn, user, tombstone).await?;
+    for mc in privacy::masterclasses_mentioning(conn, user).await? {
+        let (title, description) = (unmention(&mc.title, user), unmention(&mc.description, user));
+        let reason = mc.cancel_reason.as_deref().map(|r| unmention(r, user));
+        privacy::rewrite_masterclass_text(conn, mc.id, &title, &description, reason.as_deref())
+            .await?;
+    }
     privacy::tombstone_hosting(conn, user, tombstone).await?;
     privacy::tombstone_digest_changes(conn, user, tombstone).await?;
     privacy::forget_thread_memberships(conn, user, now).await?;
@@ -299,8 +307,8 @@ pub(crate) fn replace_member(value: &mut Value, user: UserId, tombstone: i64) ->
             *s = tombstone.to_string();
             true
         }
-        Value::String(s) if s.contains(&format!("<@{text}>")) => {
-            *s = s.replace(&format!("<@{text}>"), "a former member");
+        Value::String(s) if mentions(s, user) => {
+            *s = unmention(s, user);
             true
         }
         Value::Array(items) => items.iter_mut().fold(false, |changed, item| {
@@ -313,6 +321,19 @@ pub(crate) fn replace_member(value: &mut Value, user: UserId, tombstone: i64) ->
     }
 }
 
+/// Whether `text` mentions `user` (`<@id>`, or `<@!id>` as older clients write it).
+fn mentions(text: &str, user: UserId) -> bool {
+    text.contains(&format!("<@{user}>")) || text.contains(&format!("<@!{user}>"))
+}
+
+/// `text` with every mention of `user` replaced by "a former member".
+pub(crate) fn unmention(text: &str, user: UserId) -> String {
+    text.replace(&format!("<@{user}>"), FORMER_MEMBER)
+        .replace(&format!("<@!{user}>"), FORMER_MEMBER)
+}
+
+const FORMER_MEMBER: &str = "a former member";
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +343,7 @@ mod tests {
         let user = UserId(4242);
         let mut value = serde_json::json!({
             "member": 4242, "other": 42421, "guests": [1, 4242],
-            "text": "<@4242> joined", "id": "4242", "title": "Room 4242",
+            "text": "<@4242> joined", "id": "4242", "title": "Room 4242", "old": "<@!4242>",
         });
         assert!(replace_member(&mut value, user, -7));
         assert_eq!(
@@ -330,6 +351,7 @@ mod tests {
             serde_json::json!({
                 "member": -7, "other": 42421, "guests": [1, -7],
                 "text": "a former member joined", "id": "-7", "title": "Room 4242",
+                "old": "a former member",
             })
         );
         let mut untouched = serde_json::json!({ "member": 1, "n": [2, 3] });

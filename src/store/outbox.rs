@@ -328,25 +328,27 @@ pub async fn mark_delivered(
     Ok(())
 }
 
-/// Not relevant any more (checked at delivery): recorded as voided with the reason.
+/// Not relevant any more (checked at delivery): recorded as voided with the reason. Returns
+/// false if the row was voided already (a cancel or a forget-me while it was being sent): the
+/// first reason stays.
 pub async fn mark_voided(
     conn: &mut SqliteConnection,
     id: i64,
     why: &str,
     now: DateTime<Utc>,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<bool> {
     let now = db_time(now);
-    sqlx::query!(
+    let done = sqlx::query!(
         "UPDATE outbox SET voided_at = ?, last_error = ?, claimed_until = NULL,
              payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END
-         WHERE id = ?",
+         WHERE id = ? AND voided_at IS NULL",
         now,
         why,
         id,
     )
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Not delivered this time: due again at `next_at`. `since` is the row's first failed attempt,
@@ -362,7 +364,7 @@ pub async fn schedule_retry(
     sqlx::query!(
         "UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL,
              retrying_since = COALESCE(retrying_since, ?)
-         WHERE id = ?",
+         WHERE id = ? AND voided_at IS NULL",
         error,
         next_at,
         since,
@@ -387,7 +389,7 @@ pub async fn mark_failed(
         "UPDATE outbox SET last_error = ?1, failed_at = ?2, claimed_until = NULL,
              payload = CASE WHEN kind = 'verification_code' THEN '{}' ELSE payload END,
              attempts = CASE WHEN ?4 THEN attempts ELSE MAX(attempts - 1, 0) END
-         WHERE id = ?3",
+         WHERE id = ?3 AND voided_at IS NULL",
         error,
         now,
         id,
@@ -412,7 +414,7 @@ pub async fn postpone(
     sqlx::query!(
         "UPDATE outbox SET last_error = ?, due_at = ?, claimed_until = NULL,
              attempts = MAX(attempts - 1, 0), retrying_since = COALESCE(retrying_since, ?)
-         WHERE id = ?",
+         WHERE id = ? AND voided_at IS NULL",
         why,
         next_at,
         since,

@@ -145,12 +145,13 @@ pub async fn rewrite_outbox(
 ) -> sqlx::Result<()> {
     let void_at = void_at.map(db_time);
     sqlx::query!(
-        "UPDATE outbox SET recipient_id = ?, payload = ?, dedupe_key = ?,
+        "UPDATE outbox SET recipient_id = ?, payload = ?, dedupe_key = ?, last_error = ?,
              voided_at = COALESCE(voided_at, ?), claimed_until = CASE WHEN ? IS NULL THEN claimed_until END
          WHERE id = ?",
         entry.recipient_id,
         entry.payload,
         entry.dedupe_key,
+        entry.last_error,
         void_at,
         void_at,
         entry.id,
@@ -192,6 +193,50 @@ pub async fn tombstone_digest_changes(
     .execute(conn)
     .await?;
     Ok(done.rows_affected())
+}
+
+/// The words of a masterclass, where a member may be mentioned (`<@id>`).
+pub struct MasterclassText {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    pub cancel_reason: Option<String>,
+}
+
+pub async fn masterclasses_mentioning(
+    conn: &mut SqliteConnection,
+    user: UserId,
+) -> sqlx::Result<Vec<MasterclassText>> {
+    let (plain, old) = (format!("<@{}>", user.0), format!("<@!{}>", user.0));
+    sqlx::query_as!(
+        MasterclassText,
+        "SELECT id, title, description, cancel_reason FROM masterclasses
+         WHERE instr(title || description || COALESCE(cancel_reason, ''), ?1) > 0
+            OR instr(title || description || COALESCE(cancel_reason, ''), ?2) > 0",
+        plain,
+        old,
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn rewrite_masterclass_text(
+    conn: &mut SqliteConnection,
+    id: i64,
+    title: &str,
+    description: &str,
+    cancel_reason: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE masterclasses SET title = ?, description = ?, cancel_reason = ? WHERE id = ?",
+        title,
+        description,
+        cancel_reason,
+        id,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn tombstone_hosting(

@@ -145,7 +145,7 @@ pub async fn forget_me(ctx: Ctx<'_>) -> Result<(), Error> {
 }
 
 pub const FORGET_ME_WARNING: &str = "**Forget you everywhere this bot runs?** You leave every \
-    upcoming masterclass (hosts are told, as for any leave), the upcoming masterclasses you host \
+    upcoming masterclass (as for any leave: your seat goes to the waitlist), the upcoming masterclasses you host \
     are cancelled (attendees read \"the host left the community\"), notifications not yet sent \
     to you are dropped, and your settings and email address are deleted. Past masterclasses keep \
     their numbers, not you. This can't be undone.";

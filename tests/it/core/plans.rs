@@ -29,6 +29,10 @@ const WHOLE_TABLE_ON_PURPOSE: &[(&str, &str)] = &[
         "instr(payload, ?2)",
         "notifications naming a member: /settings my-data and forget-me, rare and on request",
     ),
+    (
+        "instr(title || description",
+        "masterclasses mentioning a member: forget-me, rare and on request",
+    ),
 ];
 
 #[tokio::test]

@@ -221,6 +221,69 @@ async fn the_activity_log_refuses_any_other_change() {
 }
 
 #[tokio::test]
+async fn while_a_member_is_forgotten_the_log_takes_their_tombstone_and_nothing_else() {
+    let app = spawn_service().await;
+    let id = host_at(&app, "Rust ownership", "2026-03-14 18:00", 5).await;
+    let ada = member(1);
+    app.service.join(&ada, id, now()).await.unwrap();
+    let ada_id = ada.user_id.0 as i64;
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("INSERT INTO forgetting (user_id, tombstone) VALUES (?, -9)")
+        .bind(ada_id)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let entry = format!("WHERE actor_id = {ada_id}");
+    for (sql, why) in [
+        ("UPDATE activity SET action = 'left'", "the action"),
+        ("UPDATE activity SET actor_id = -10", "another tombstone"),
+        ("UPDATE activity SET at = at + 1", "the time"),
+        (
+            "UPDATE activity SET detail = '{\"member\":10001,\"x\":1}'",
+            "the member stays",
+        ),
+        ("UPDATE activity SET detail = 'not json'", "not JSON"),
+    ] {
+        let refused = sqlx::query(&format!("{sql} {entry}"))
+            .execute(&mut *tx)
+            .await;
+        assert!(refused.is_err(), "{why}: {sql}");
+    }
+    // Exactly the rewrite: the tombstone for the actor and in the detail.
+    sqlx::query(&format!(
+        "UPDATE activity SET actor_id = -9,
+             detail = '{{\"member\":-9,\"status\":\"attending\"}}' {entry}"
+    ))
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_member_mentioned_in_a_title_or_a_reason_is_forgotten_there_too() {
+    let app = spawn_service().await;
+    let ada = member(1);
+    let title = format!("Pairing with <@{}>", ada.user_id);
+    let id = host_at(&app, &title, "2026-04-20 18:00", 5).await;
+    app.service.join(&ada, id, now()).await.unwrap();
+    let reason = format!("Sorry, <@!{}> is ill", ada.user_id);
+    app.service
+        .cancel(&mentor(GUILD), id, &reason, now())
+        .await
+        .unwrap();
+
+    app.service.forget_member(ada.user_id, now()).await.unwrap();
+    let mc = app.service.masterclass_in(GUILD, id).await.unwrap();
+    assert_eq!(mc.title, "Pairing with a former member");
+    assert_eq!(
+        mc.cancel_reason.as_deref(),
+        Some("Sorry, a former member is ill")
+    );
+    let dump = app.dump().await;
+    assert!(mentions(&dump, ada.user_id.0).is_empty(), "{dump:#?}");
+}
+
+#[tokio::test]
 async fn retention_deletes_old_notifications_and_activity_once_a_day() {
     let app = spawn_service().await;
     let id = host_at(&app, "Rust ownership", "2026-03-14 18:00", 1).await;
