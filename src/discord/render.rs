@@ -251,7 +251,7 @@ pub fn list_line(mc: &Masterclass, counts: Option<Counts>) -> String {
 /// A member as Discord shows them (a mention), or who they were if they asked to be forgotten.
 pub fn person(user: UserId) -> String {
     if user.is_forgotten() {
-        "a former member".to_owned()
+        crate::domain::FORMER_MEMBER.to_owned()
     } else {
         format!("<@{user}>")
     }

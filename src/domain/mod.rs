@@ -13,7 +13,7 @@ pub use digest::{
     SIGN_UP_CHANGES_WINDOW_SECONDS,
 };
 pub use error::UserError;
-pub use ids::{ChannelId, GuildId, MasterclassId, RoleId, UserId};
+pub use ids::{ChannelId, GuildId, MasterclassId, RoleId, Tombstone, UserId, FORMER_MEMBER};
 pub use masterclass::{
     Capacity, Counts, DiscordIds, Duration, Guests, Location, Masterclass, MasterclassStatus,
     NewMasterclass, ParticipantStatus, Phase, RepeatedTime, StartTime, MAX_GUESTS,

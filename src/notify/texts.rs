@@ -49,7 +49,7 @@ pub fn dm_text(kind: NoticeKind, payload: &Value, mc: &Masterclass, other_name: 
                 "Since my last message about **{title}**: {}.",
                 digest.summary(|member| match digest_name(payload, member) {
                     Some(name) => format!("**{}**", escape(name)),
-                    None if member.is_forgotten() => "a former member".to_owned(),
+                    None if member.is_forgotten() => crate::domain::FORMER_MEMBER.to_owned(),
                     // Discord shows a mention as the member's name; nobody is pinged.
                     None => format!("<@{member}>"),
                 })

@@ -153,7 +153,7 @@ pub fn describe_sync(problem: &SyncProblem) -> String {
 /// allowed.
 pub fn describe(problem: &DeliveryProblem) -> String {
     let to = match (problem.channel, problem.recipient) {
-        (_, Some(user)) if user.is_forgotten() => "a former member".to_owned(),
+        (_, Some(user)) if user.is_forgotten() => crate::domain::FORMER_MEMBER.to_owned(),
         (Channel::Dm, Some(user)) => format!("DM to <@{user}>"),
         (Channel::Email, Some(user)) => format!("email to <@{user}>"),
         (Channel::Thread, Some(user)) => format!("thread mention of <@{user}>"),

@@ -3,9 +3,11 @@
 
 use super::masterclasses::in_tx;
 use super::{Result, Service};
-use crate::domain::{Caller, Masterclass, MasterclassStatus, ParticipantStatus, UserId};
+use crate::domain::{
+    Caller, Masterclass, MasterclassStatus, ParticipantStatus, Tombstone, UserId, FORMER_MEMBER,
+};
 use crate::store::privacy::{self, ActivityEntry, OutboxEntry, Swept};
-use crate::store::{activity, db_id, masterclasses, settings};
+use crate::store::{activity, masterclasses, settings};
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use serde_json::json;
@@ -105,7 +107,7 @@ impl Service {
         let pending_notifications = privacy::outbox_of(&mut conn, user)
             .await?
             .into_iter()
-            .filter(|n| n.is_pending() && n.recipient_id == Some(db_id(user.0)))
+            .filter(|n| n.pending && n.recipient == Some(user))
             .map(notification_json)
             .collect();
         let threads = privacy::thread_memberships(&mut conn, user).await?;
@@ -197,69 +199,55 @@ async fn forget(
         }
     }
     let event = activity::record(conn, None, None, user, "forgotten", json!({}), now).await?;
-    // Unique per forgotten member, negative (never a Discord id), and not derived from the id.
-    let tombstone = -event;
-    let (id, text) = (db_id(user.0), user.0.to_string());
+    // Unique per forgotten member, never a Discord id, and not derived from the id.
+    let tombstone = Tombstone::numbered(event);
     privacy::start_forgetting(conn, user, tombstone).await?;
-    for entry in privacy::activity_of(conn, user).await? {
-        let mut detail = serde_json::from_str(&entry.detail).unwrap_or(Value::Null);
-        let detail_changed = replace_member(&mut detail, user, tombstone);
-        let actor = if entry.actor_id == id {
-            tombstone
-        } else {
-            entry.actor_id
-        };
-        if detail_changed || actor != entry.actor_id {
-            let detail = if detail_changed {
-                detail.to_string()
-            } else {
-                entry.detail
-            };
-            privacy::rewrite_activity(conn, entry.id, actor, &detail).await?;
+    for mut entry in privacy::activity_of(conn, user).await? {
+        let detail_changed = replace_member(&mut entry.detail, user, tombstone);
+        let by_them = entry.actor == user;
+        if by_them {
+            entry.actor = tombstone.as_user();
+        }
+        if detail_changed || by_them {
+            privacy::rewrite_activity(conn, &entry).await?;
         }
     }
+    let text = user.0.to_string();
     for mut entry in privacy::outbox_of(conn, user).await? {
-        let addressed = entry.recipient_id == Some(id);
-        let mut payload = serde_json::from_str(&entry.payload).unwrap_or(Value::Null);
+        let addressed = entry.recipient == Some(user);
+        let mut changed = addressed;
         if addressed {
             // What was written to them (an address, a code, an error quoting the address)
             // goes with them.
-            entry.recipient_id = Some(tombstone);
-            payload = json!({});
+            entry.recipient = Some(tombstone.as_user());
+            entry.payload = json!({});
             entry.last_error = None;
         } else {
-            replace_member(&mut payload, user, tombstone);
+            changed |= replace_member(&mut entry.payload, user, tombstone);
         }
-        let before = (entry.payload.clone(), entry.dedupe_key.clone());
-        entry.payload = payload.to_string();
-        entry.dedupe_key = entry
+        let key: Vec<String> = entry
             .dedupe_key
             .split(':')
-            .map(|part| {
-                if part == text {
-                    tombstone.to_string()
-                } else {
-                    part.to_owned()
-                }
+            .map(|part| match part == text {
+                true => tombstone.get().to_string(),
+                false => part.to_owned(),
             })
-            .collect::<Vec<_>>()
-            .join(":");
-        let void_at = (addressed && entry.is_pending()).then_some(now);
-        if addressed || before != (entry.payload.clone(), entry.dedupe_key.clone()) {
+            .collect();
+        let key = key.join(":");
+        changed |= key != entry.dedupe_key;
+        entry.dedupe_key = key;
+        if changed {
+            let void_at = (addressed && entry.pending).then_some(now);
             privacy::rewrite_outbox(conn, &entry, void_at).await?;
         }
     }
-    privacy::tombstone_sign_ups(conn, user, tombstone).await?;
     for mc in privacy::masterclasses_mentioning(conn, user).await? {
         let (title, description) = (unmention(&mc.title, user), unmention(&mc.description, user));
         let reason = mc.cancel_reason.as_deref().map(|r| unmention(r, user));
         privacy::rewrite_masterclass_text(conn, mc.id, &title, &description, reason.as_deref())
             .await?;
     }
-    privacy::tombstone_hosting(conn, user, tombstone).await?;
-    privacy::tombstone_digest_changes(conn, user, tombstone).await?;
-    privacy::forget_thread_memberships(conn, user, now).await?;
-    privacy::delete_member_settings(conn, user).await?;
+    privacy::forget_rows(conn, user, tombstone, now).await?;
     privacy::finish_forgetting(conn, user).await?;
     Ok(forgotten)
 }
@@ -267,17 +255,17 @@ async fn forget(
 fn activity_json(entry: ActivityEntry, user: UserId) -> Value {
     serde_json::json!({
         "id": entry.id,
-        "server_id": entry.guild_id.map(|g| crate::store::from_db_id(g).to_string()),
+        "server_id": entry.guild_id.map(|g| g.0.to_string()),
         "masterclass_id": entry.masterclass_id,
-        "by_you": entry.actor_id == db_id(user.0),
+        "by_you": entry.actor == user,
         "action": entry.action,
-        "detail": serde_json::from_str::<Value>(&entry.detail).unwrap_or(Value::Null),
-        "at": crate::store::from_db_time(entry.at),
+        "detail": entry.detail,
+        "at": entry.at,
     })
 }
 
 fn notification_json(entry: OutboxEntry) -> Value {
-    let mut payload = serde_json::from_str::<Value>(&entry.payload).unwrap_or(Value::Null);
+    let mut payload = entry.payload;
     // A verification code is for the inbox it was asked for, not for a file in Discord.
     if let Some(code) = payload.get_mut("code") {
         *code = Value::String("(sent by email only)".into());
@@ -286,7 +274,7 @@ fn notification_json(entry: OutboxEntry) -> Value {
         "id": entry.id,
         "channel": entry.channel,
         "kind": entry.kind,
-        "due_at": crate::store::from_db_time(entry.due_at),
+        "due_at": entry.due_at,
         "attempts": entry.attempts,
         "last_error": entry.last_error,
         "content": payload,
@@ -296,15 +284,15 @@ fn notification_json(entry: OutboxEntry) -> Value {
 /// Replaces every mention of `user` in a stored JSON value: numbers and strings equal to the id
 /// become `tombstone`, `<@id>` mentions in text become "a former member". Returns whether
 /// anything changed.
-pub(crate) fn replace_member(value: &mut Value, user: UserId, tombstone: i64) -> bool {
+fn replace_member(value: &mut Value, user: UserId, tombstone: Tombstone) -> bool {
     let text = user.0.to_string();
     match value {
         Value::Number(n) if n.as_u64() == Some(user.0) => {
-            *value = Value::from(tombstone);
+            *value = Value::from(tombstone.get());
             true
         }
         Value::String(s) if *s == text => {
-            *s = tombstone.to_string();
+            *s = tombstone.get().to_string();
             true
         }
         Value::String(s) if mentions(s, user) => {
@@ -327,12 +315,10 @@ fn mentions(text: &str, user: UserId) -> bool {
 }
 
 /// `text` with every mention of `user` replaced by "a former member".
-pub(crate) fn unmention(text: &str, user: UserId) -> String {
+fn unmention(text: &str, user: UserId) -> String {
     text.replace(&format!("<@{user}>"), FORMER_MEMBER)
         .replace(&format!("<@!{user}>"), FORMER_MEMBER)
 }
-
-const FORMER_MEMBER: &str = "a former member";
 
 #[cfg(test)]
 mod tests {
@@ -345,7 +331,7 @@ mod tests {
             "member": 4242, "other": 42421, "guests": [1, 4242],
             "text": "<@4242> joined", "id": "4242", "title": "Room 4242", "old": "<@!4242>",
         });
-        assert!(replace_member(&mut value, user, -7));
+        assert!(replace_member(&mut value, user, Tombstone::numbered(7)));
         assert_eq!(
             value,
             serde_json::json!({
@@ -355,6 +341,10 @@ mod tests {
             })
         );
         let mut untouched = serde_json::json!({ "member": 1, "n": [2, 3] });
-        assert!(!replace_member(&mut untouched, user, -7));
+        assert!(!replace_member(
+            &mut untouched,
+            user,
+            Tombstone::numbered(7)
+        ));
     }
 }

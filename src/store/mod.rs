@@ -83,12 +83,12 @@ impl Db {
             .run(&writer)
             .await
             .context("applying database migrations")?;
-        let vacuum: i64 = sqlx::query_scalar("PRAGMA auto_vacuum")
+        let vacuum = sqlx::query_scalar!("PRAGMA auto_vacuum")
             .fetch_one(&writer)
             .await?;
-        if vacuum != INCREMENTAL_VACUUM {
+        if vacuum != Some(INCREMENTAL_VACUUM) {
             tracing::info!("converting the database to incremental vacuum (once; takes a moment on a large file)");
-            sqlx::raw_sql("VACUUM")
+            sqlx::query!("VACUUM")
                 .execute(&writer)
                 .await
                 .context("converting the database to incremental vacuum")?;
@@ -251,10 +251,10 @@ async fn exec(conn: &mut SqliteConnection, sql: &'static str) -> sqlx::Result<()
     sqlx::query(sql).execute(conn).await.map(drop)
 }
 
-/// The pragmas every connection gets, benchmarks included.
 /// `PRAGMA auto_vacuum` of a file in incremental mode.
 const INCREMENTAL_VACUUM: i64 = 2;
 
+/// The pragmas every connection gets, benchmarks included.
 pub fn connect_options(path: &Path) -> SqliteConnectOptions {
     SqliteConnectOptions::new()
         .filename(path)

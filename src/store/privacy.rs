@@ -4,21 +4,22 @@
 //! Reading every row that *mentions* a member (activity details, notification payloads) walks
 //! those tables once: both use cases are rare and on demand (see tests/it/core/plans.rs).
 
-use super::{db_id, db_time, from_db_time};
-use crate::domain::UserId;
+use super::{db_id, db_time, from_db_id, from_db_time};
+use crate::domain::{GuildId, MasterclassId, Tombstone, UserId};
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::SqliteConnection;
 
 /// An activity entry by the member or naming them.
 #[derive(Clone, Debug)]
 pub struct ActivityEntry {
     pub id: i64,
-    pub guild_id: Option<i64>,
-    pub masterclass_id: Option<i64>,
-    pub actor_id: i64,
+    pub guild_id: Option<GuildId>,
+    pub masterclass_id: Option<MasterclassId>,
+    pub actor: UserId,
     pub action: String,
-    pub detail: String,
-    pub at: i64,
+    pub detail: Value,
+    pub at: DateTime<Utc>,
 }
 
 pub async fn activity_of(
@@ -26,39 +27,42 @@ pub async fn activity_of(
     user: UserId,
 ) -> sqlx::Result<Vec<ActivityEntry>> {
     let (id, text) = (db_id(user.0), user.0.to_string());
-    sqlx::query_as!(
-        ActivityEntry,
+    let rows = sqlx::query!(
         "SELECT id, guild_id, masterclass_id, actor_id, action, detail, at FROM activity
          WHERE actor_id = ? OR instr(detail, ?) > 0 ORDER BY id",
         id,
         text,
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ActivityEntry {
+            id: row.id,
+            guild_id: row.guild_id.map(|g| GuildId(from_db_id(g))),
+            masterclass_id: row.masterclass_id.map(MasterclassId),
+            actor: UserId(from_db_id(row.actor_id)),
+            action: row.action,
+            detail: serde_json::from_str(&row.detail).unwrap_or(Value::Null),
+            at: from_db_time(row.at),
+        })
+        .collect())
 }
 
-/// A notification addressed to the member or naming them, as stored.
+/// A notification addressed to the member or naming them.
 #[derive(Clone, Debug)]
 pub struct OutboxEntry {
     pub id: i64,
-    pub recipient_id: Option<i64>,
+    pub recipient: Option<UserId>,
     pub channel: String,
     pub kind: String,
-    pub payload: String,
+    pub payload: Value,
     pub dedupe_key: String,
-    pub due_at: i64,
+    pub due_at: DateTime<Utc>,
     pub attempts: i64,
     pub last_error: Option<String>,
-    pub delivered_at: Option<i64>,
-    pub voided_at: Option<i64>,
-    pub failed_at: Option<i64>,
-}
-
-impl OutboxEntry {
-    /// Still to be sent (or being sent).
-    pub fn is_pending(&self) -> bool {
-        self.delivered_at.is_none() && self.voided_at.is_none() && self.failed_at.is_none()
-    }
+    /// Still to be sent (or being sent): not delivered, voided nor given up.
+    pub pending: bool,
 }
 
 pub async fn outbox_of(
@@ -66,18 +70,33 @@ pub async fn outbox_of(
     user: UserId,
 ) -> sqlx::Result<Vec<OutboxEntry>> {
     let (id, text) = (db_id(user.0), user.0.to_string());
-    sqlx::query_as!(
-        OutboxEntry,
-        "SELECT id, recipient_id, channel, kind, payload, dedupe_key, due_at, attempts, last_error,
-             delivered_at, voided_at, failed_at
+    let rows = sqlx::query!(
+        r#"SELECT id, recipient_id, channel, kind, payload, dedupe_key, due_at, attempts,
+             last_error,
+             (delivered_at IS NULL AND voided_at IS NULL AND failed_at IS NULL) AS "pending!: bool"
          FROM outbox
          WHERE recipient_id = ?1 OR instr(payload, ?2) > 0 OR instr(dedupe_key, ?2) > 0
-         ORDER BY id",
+         ORDER BY id"#,
         id,
         text,
     )
     .fetch_all(conn)
-    .await
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| OutboxEntry {
+            id: row.id,
+            recipient: row.recipient_id.map(|u| UserId(from_db_id(u))),
+            channel: row.channel,
+            kind: row.kind,
+            payload: serde_json::from_str(&row.payload).unwrap_or(Value::Null),
+            dedupe_key: row.dedupe_key,
+            due_at: from_db_time(row.due_at),
+            attempts: row.attempts,
+            last_error: row.last_error,
+            pending: row.pending,
+        })
+        .collect())
 }
 
 /// Masterclasses whose thread the bot put the member in.
@@ -98,9 +117,9 @@ pub async fn thread_memberships(
 pub async fn start_forgetting(
     conn: &mut SqliteConnection,
     user: UserId,
-    tombstone: i64,
+    tombstone: Tombstone,
 ) -> sqlx::Result<()> {
-    let id = db_id(user.0);
+    let (id, tombstone) = (db_id(user.0), tombstone.get());
     sqlx::query!(
         "INSERT INTO forgetting (user_id, tombstone) VALUES (?, ?)",
         id,
@@ -122,15 +141,14 @@ pub async fn finish_forgetting(conn: &mut SqliteConnection, user: UserId) -> sql
 
 pub async fn rewrite_activity(
     conn: &mut SqliteConnection,
-    id: i64,
-    actor_id: i64,
-    detail: &str,
+    entry: &ActivityEntry,
 ) -> sqlx::Result<()> {
+    let (actor, detail) = (db_id(entry.actor.0), entry.detail.to_string());
     sqlx::query!(
         "UPDATE activity SET actor_id = ?, detail = ? WHERE id = ?",
-        actor_id,
+        actor,
         detail,
-        id
+        entry.id
     )
     .execute(conn)
     .await?;
@@ -143,13 +161,14 @@ pub async fn rewrite_outbox(
     entry: &OutboxEntry,
     void_at: Option<DateTime<Utc>>,
 ) -> sqlx::Result<()> {
-    let void_at = void_at.map(db_time);
+    let (void_at, payload) = (void_at.map(db_time), entry.payload.to_string());
+    let recipient = entry.recipient.map(|user| db_id(user.0));
     sqlx::query!(
         "UPDATE outbox SET recipient_id = ?, payload = ?, dedupe_key = ?, last_error = ?,
              voided_at = COALESCE(voided_at, ?), claimed_until = CASE WHEN ? IS NULL THEN claimed_until END
          WHERE id = ?",
-        entry.recipient_id,
-        entry.payload,
+        recipient,
+        payload,
         entry.dedupe_key,
         entry.last_error,
         void_at,
@@ -159,40 +178,6 @@ pub async fn rewrite_outbox(
     .execute(conn)
     .await?;
     Ok(())
-}
-
-/// Sign-ups that stay (past or cancelled masterclasses keep their counts): under the tombstone.
-pub async fn tombstone_sign_ups(
-    conn: &mut SqliteConnection,
-    user: UserId,
-    tombstone: i64,
-) -> sqlx::Result<u64> {
-    let id = db_id(user.0);
-    let done = sqlx::query!(
-        "UPDATE participants SET user_id = ? WHERE user_id = ?",
-        tombstone,
-        id
-    )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected())
-}
-
-/// Host digests still to be sent keep their counts, not the member.
-pub async fn tombstone_digest_changes(
-    conn: &mut SqliteConnection,
-    user: UserId,
-    tombstone: i64,
-) -> sqlx::Result<u64> {
-    let id = db_id(user.0);
-    let done = sqlx::query!(
-        "UPDATE host_digest_changes SET member = ? WHERE member = ?",
-        tombstone,
-        id
-    )
-    .execute(conn)
-    .await?;
-    Ok(done.rows_affected())
 }
 
 /// The words of a masterclass, where a member may be mentioned (`<@id>`).
@@ -239,31 +224,40 @@ pub async fn rewrite_masterclass_text(
     Ok(())
 }
 
-pub async fn tombstone_hosting(
+/// The rows that name the member outright: past sign-ups (their masterclasses keep the
+/// counts), masterclasses they host and host digests still to be sent take the tombstone; the
+/// threads the bot put them in are forgotten, but for masterclasses still ahead (the sync
+/// worker takes them out of those threads, then forgets the row); their settings and address
+/// are deleted.
+pub async fn forget_rows(
     conn: &mut SqliteConnection,
     user: UserId,
-    tombstone: i64,
-) -> sqlx::Result<u64> {
-    let id = db_id(user.0);
-    let done = sqlx::query!(
+    tombstone: Tombstone,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    let (id, tombstone, now) = (db_id(user.0), tombstone.get(), db_time(now));
+    sqlx::query!(
+        "UPDATE participants SET user_id = ? WHERE user_id = ?",
+        tombstone,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
         "UPDATE masterclasses SET host_id = ? WHERE host_id = ?",
         tombstone,
         id
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected())
-}
-
-/// Forgets which threads the member was put in, except the ones of masterclasses still ahead:
-/// the sync worker takes the member out of those, then forgets the row itself.
-pub async fn forget_thread_memberships(
-    conn: &mut SqliteConnection,
-    user: UserId,
-    now: DateTime<Utc>,
-) -> sqlx::Result<u64> {
-    let (id, now) = (db_id(user.0), db_time(now));
-    let done = sqlx::query!(
+    sqlx::query!(
+        "UPDATE host_digest_changes SET member = ? WHERE member = ?",
+        tombstone,
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query!(
         "DELETE FROM thread_members WHERE user_id = ?1 AND masterclass_id IN (
              SELECT m.id FROM thread_members t JOIN masterclasses m ON m.id = t.masterclass_id
              WHERE t.user_id = ?1
@@ -271,20 +265,12 @@ pub async fn forget_thread_memberships(
         id,
         now,
     )
-    .execute(conn)
+    .execute(&mut *conn)
     .await?;
-    Ok(done.rows_affected())
-}
-
-pub async fn delete_member_settings(
-    conn: &mut SqliteConnection,
-    user: UserId,
-) -> sqlx::Result<u64> {
-    let id = db_id(user.0);
-    let done = sqlx::query!("DELETE FROM member_settings WHERE user_id = ?", id)
-        .execute(conn)
+    sqlx::query!("DELETE FROM member_settings WHERE user_id = ?", id)
+        .execute(&mut *conn)
         .await?;
-    Ok(done.rows_affected())
+    Ok(())
 }
 
 /// When the retention sweep last ran.
@@ -346,7 +332,7 @@ pub async fn sweep(
     }
     // The freed pages go back to the file system (the file is in incremental-vacuum mode), so
     // the file shrinks instead of only keeping the room for new rows.
-    sqlx::query("PRAGMA incremental_vacuum")
+    sqlx::query!("PRAGMA incremental_vacuum")
         .execute(&mut *conn)
         .await?;
     let now = db_time(now);
