@@ -599,21 +599,8 @@ pub(super) mod in_tx {
         if pace == Pace::Checked {
             ensure_not_flapping(view.recent_changes)?;
         }
-        let mut notices = Notices::default();
         let left = Departure::Left;
-        let outcome = drop_participant(
-            conn,
-            &mut notices,
-            mc,
-            seat,
-            caller.user_id,
-            left,
-            window,
-            now,
-        )
-        .await?;
-        notices.write(conn, now).await?;
-        Ok(outcome)
+        drop_participant(conn, mc, seat, caller.user_id, left, window, now).await
     }
 
     pub async fn remove(
@@ -631,21 +618,8 @@ pub(super) mod in_tx {
         ensure_host_or_admin(&mc, &caller)?;
         let seat = theirs.ok_or(UserError::MemberNotParticipant)?;
         mc.ensure_open(now)?;
-        let mut notices = Notices::default();
         let removed = Departure::Removed;
-        let outcome = drop_participant(
-            conn,
-            &mut notices,
-            mc,
-            seat,
-            caller.user_id,
-            removed,
-            window,
-            now,
-        )
-        .await?;
-        notices.write(conn, now).await?;
-        Ok(outcome)
+        drop_participant(conn, mc, seat, caller.user_id, removed, window, now).await
     }
 
     pub async fn cancel(
@@ -800,11 +774,9 @@ enum Departure {
 }
 
 /// Removes a sign-up, voids its reminders, hands a freed seat to the first in line, and tells
-/// the host as `window` says.
-#[allow(clippy::too_many_arguments)]
+/// the host as `window` says; everyone it tells is written in the same transaction.
 async fn drop_participant(
     conn: &mut SqliteConnection,
-    notices: &mut Notices,
     mc: Masterclass,
     seat: Participant,
     actor: UserId,
@@ -812,6 +784,7 @@ async fn drop_participant(
     window: chrono::Duration,
     now: DateTime<Utc>,
 ) -> Result<LeaveOutcome> {
+    let mut notices = Notices::default();
     participants::delete(conn, mc.id, seat.user_id).await?;
     crate::store::outbox::void_for_member(conn, mc.id, seat.user_id, FUTURE_KINDS, now).await?;
     let event = activity::record(
@@ -838,7 +811,7 @@ async fn drop_participant(
         );
     }
     let promoted = if seat.status == ParticipantStatus::Attending {
-        promote(conn, notices, &mc, 1, event, now)
+        promote(conn, &mut notices, &mc, 1, event, now)
             .await?
             .first()
             .copied()
@@ -852,7 +825,8 @@ async fn drop_participant(
         Departure::Left => HostNews::Leave { event },
         Departure::Removed => HostNews::Aside,
     };
-    notices::tell_host(conn, notices, &mc, news, &changes, counts, window, now).await?;
+    notices::tell_host(conn, &mut notices, &mc, news, &changes, counts, window, now).await?;
+    notices.write(conn, now).await?;
     Ok(LeaveOutcome {
         masterclass: mc,
         left: seat.user_id,
